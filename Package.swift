@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Graft: LoRA/QLoRA fine-tuning on a CPU. The module map and its dependency direction are in
+/// ../shared/docs/architecture.md: arrows point down only, and the numeric core does no IO.
+let package = Package(
+    name: "Graft",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "graft", targets: ["graft"]),
+        .library(name: "GraftTensor", targets: ["GraftTensor"]),
+        .library(name: "GraftFormats", targets: ["GraftFormats"]),
+        .library(name: "GraftTrain", targets: ["GraftTrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "GraftTensor",
+            dependencies: ["CBLAS"]
+        ),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor"]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor"]),
+        .executableTarget(
+            name: "graft",
+            dependencies: [
+                "GraftTensor", "GraftTrain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "graft-bench",
+            dependencies: ["GraftTensor", "CBLAS"]
+        ),
+        // The tensor tests read PyTorch's reference numbers through the safetensors reader.
+        .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
+        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor"]),
+    ]
+)

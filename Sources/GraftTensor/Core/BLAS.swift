@@ -1,0 +1,20 @@
+import CBLAS
+
+/// The BLAS calls Graft makes, in row-major terms. OpenBLAS does the arithmetic.
+public enum BLAS {
+    /// C[m×n] = alpha · op(A) · op(B) + beta · C, row-major, with leading dimensions.
+    @inline(__always)
+    public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+                    beta, c, blasint(ldc))
+    }
+
+    /// OpenBLAS's thread count. Set it explicitly: its automatic choice was seen not to scale.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
+    }
+}
