@@ -69,3 +69,18 @@ meta = {"config": json.dumps(cfg), "positions": json.dumps(positions[0].tolist()
 OUT.parent.mkdir(parents=True, exist_ok=True)
 save_file(tensors, str(OUT), metadata=meta)
 print(f"wrote {OUT} ({OUT.stat().st_size} bytes, {len(tensors)} tensors)")
+
+# AdamW: three steps of torch.optim.AdamW in float32 on given gradients.
+ADAM_OUT = OUT.parent / "adamw.safetensors"
+p = torch.randn(37, dtype=torch.float32, requires_grad=True)
+adam = {"p0": p.detach().clone()}
+opt = torch.optim.AdamW([p], lr=1e-2, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
+for step in range(1, 4):
+    g = torch.randn(37, dtype=torch.float32) * (10.0 ** (1 - step))  # shrinking gradients
+    p.grad = g.clone()
+    opt.step()
+    adam[f"g{step}"] = g
+    adam[f"p{step}"] = p.detach().clone()
+save_file(adam, str(ADAM_OUT), metadata={"lr": "0.01", "betas": "0.9,0.999", "eps": "1e-8",
+                                         "weight_decay": "0.1", "torch": torch.__version__})
+print(f"wrote {ADAM_OUT}")

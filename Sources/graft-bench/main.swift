@@ -1,1 +1,23 @@
-print("bench")
+import Foundation
+import GraftRuntime
+import GraftTensor
+
+/// `graft-bench [tensor] [--repeats N]`: benchmarks that print ratios against a peer measured
+/// in the same run. `make bench` runs them all.
+BLASKernelSelection.relaunchIfNeeded()
+print("OpenBLAS kernels: \(BLAS.coreName)")
+var args = Array(CommandLine.arguments.dropFirst())
+var repeats = 15
+if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]), r > 0 {
+    repeats = r
+    args.removeSubrange(i...(i + 1))
+}
+let suites = args.isEmpty ? ["tensor"] : args
+for suite in suites {
+    switch suite {
+    case "tensor": TensorBench.run(repeats: repeats)
+    default:
+        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor\n".utf8))
+        exit(2)
+    }
+}

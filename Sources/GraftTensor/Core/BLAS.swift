@@ -18,3 +18,8 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(newValue)) }
     }
 }
+
+extension BLAS {
+    /// The kernel family OpenBLAS picked for this CPU (e.g. "Cooperlake", "SkylakeX", "Haswell").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+}

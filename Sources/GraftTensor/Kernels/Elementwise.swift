@@ -102,11 +102,19 @@ public enum Kernels {
     public static func max(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = V(repeating: -.infinity)
         var i = 0
-        while i + width <= n { acc = pointwiseMax(acc, load(a + i)); i += width }
+        while i + width <= n { acc = lanewiseMax(acc, load(a + i)); i += width }
         var m = acc.max()
         while i < n { m = Swift.max(m, a[i]); i += 1 }
         return m
     }
+
+    /// The larger of each pair of lanes. Swift's `pointwiseMax` handles NaN lane by lane and
+    /// compiles to a scalar loop; a compare and blend is one instruction each.
+    @inline(__always)
+    public static func lanewiseMax(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .> a) }
+
+    @inline(__always)
+    public static func lanewiseMin(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .< a) }
 
     /// y[i] += alpha * x[i]
     @inline(__always)

@@ -47,7 +47,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
             for i in 0..<tq {
                 let (lo, hi) = windows[b * tq + i]
                 let row = p + i * tk
-                softmaxRow(row + lo, row + lo, hi - lo)
+                Kernels.softmax(row + lo, row + lo, hi - lo)
                 if lo > 0 { row.update(repeating: 0, count: lo) }
                 if hi < tk { (row + hi).update(repeating: 0, count: tk - hi) }
             }

@@ -68,7 +68,7 @@ private func sumAxis(_ x: Tensor, shape: [Int], axis: Int) -> Tensor {
             for o in r { po[o] = Kernels.sum(px + o * n, n) }
         }
     } else {
-        parallelChunks(outer * inner, grain: 1 << 14) { r in
+        parallelChunks(outer * inner, grain: max(16, (1 << 15) / max(n, 1))) { r in
             // Work on whole [o] slabs or parts of one: iterate (o, inner range) pieces inside r.
             var idx = r.lowerBound
             while idx < r.upperBound {

@@ -1,0 +1,20 @@
+import ArgumentParser
+import GraftRuntime
+
+@main
+struct Graft: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "LoRA/QLoRA fine-tuning on a CPU.",
+        subcommands: [ToyTrain.self]
+    )
+
+    static func main() {
+        BLASKernelSelection.relaunchIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
