@@ -47,6 +47,7 @@ let package = Package(
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats"]),
     ]
 )

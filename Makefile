@@ -1,0 +1,37 @@
+# Graft: the two commands a newcomer needs are `make run` and `make test`.
+SWIFT       ?= swift
+RELEASE     := -c release
+TESTFLAGS   := -c release -Xswiftc -enable-testing
+BIN         := .build/release
+
+.PHONY: all deps build test run bench fixtures clean
+
+all: build
+
+## deps: install missing system packages (OpenBLAS, HDF5, pkg-config)
+deps:
+	@Scripts/install-deps.sh
+
+## build: release build of graft and graft-bench
+build: deps
+	$(SWIFT) build $(RELEASE)
+
+## test: the whole test suite, optimised (numerics are too slow in debug)
+test: deps
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+	$(SWIFT) test $(TESTFLAGS) --skip-build
+
+## run: train a tiny transformer on a toy text and show its loss falling
+run: build
+	$(BIN)/graft toy-train
+
+## bench: benchmarks, each against its peer measured in the same run
+bench: build
+	$(BIN)/graft-bench
+
+## fixtures: regenerate the reference fixtures from PyTorch/transformers (not part of make test)
+fixtures:
+	$$(Scripts/reference-env.sh) Scripts/make_tensor_fixtures.py
+
+clean:
+	rm -rf .build

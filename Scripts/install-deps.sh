@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages Graft builds against, only those that are missing:
+# libopenblas-dev (matrix products), libhdf5-dev (checkpoints), pkg-config (finds both).
+set -euo pipefail
+needed=()
+for pkg in libopenblas-dev libhdf5-dev pkg-config; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        needed+=("$pkg")
+    fi
+done
+if [ ${#needed[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "Installing missing system packages: ${needed[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+        echo "error: need root (or sudo) to install: ${needed[*]}" >&2; exit 1
+    fi
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${needed[@]}"
