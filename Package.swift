@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "graft", targets: ["graft"]),
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
+        .library(name: "GraftQuant", targets: ["GraftQuant"]),
         .library(name: "GraftFormats", targets: ["GraftFormats"]),
         .library(name: "GraftTrain", targets: ["GraftTrain"]),
     ],
@@ -29,14 +30,19 @@ let package = Package(
             // llama.cpp's native builds.
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
         ),
-        .target(name: "GraftFormats", dependencies: ["GraftTensor"]),
+        .target(
+            name: "GraftQuant",
+            dependencies: ["GraftTensor", "CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
+        ),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant"]),
         // Process setup shared by the executables (BLAS kernel choice).
         .target(name: "GraftRuntime", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor"]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +53,7 @@ let package = Package(
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftQuantTests", dependencies: ["GraftQuant", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats"]),
     ]

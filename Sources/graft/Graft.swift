@@ -5,7 +5,7 @@ import GraftRuntime
 struct Graft: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "LoRA/QLoRA fine-tuning on a CPU.",
-        subcommands: [ToyTrain.self]
+        subcommands: [Inspect.self, ToyTrain.self]
     )
 
     static func main() {
