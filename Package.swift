@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "GraftTensor", targets: ["GraftTensor"]),
         .library(name: "GraftQuant", targets: ["GraftQuant"]),
         .library(name: "GraftFormats", targets: ["GraftFormats"]),
+        .library(name: "GraftModel", targets: ["GraftModel"]),
         .library(name: "GraftTrain", targets: ["GraftTrain"]),
     ],
     dependencies: [
@@ -36,13 +37,14 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
         ),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant"]),
+        .target(name: "GraftModel", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats"]),
         // Process setup shared by the executables (BLAS kernel choice).
         .target(name: "GraftRuntime", dependencies: ["GraftTensor"]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor"]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftQuantTests", dependencies: ["GraftQuant", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftQuant", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats"]),
     ]

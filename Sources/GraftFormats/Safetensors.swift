@@ -126,6 +126,13 @@ public struct SafetensorsFile {
         return Tensor(values, shape: e.shape)
     }
 
+    /// The named tensor's bytes as stored.
+    public func rawBytes(_ name: String) throws(FormatError) -> [UInt8] {
+        guard let e = entries.first(where: { $0.name == name }) else { throw .missing(path: path, name: name) }
+        let start = bytes.startIndex + dataStart
+        return [UInt8](bytes[(start + e.range.lowerBound)..<(start + e.range.upperBound)])
+    }
+
     /// Writes F32 tensors the way the reference writer does: sorted by name within one dtype,
     /// packed without padding, the header padded with spaces to a multiple of 8. Written to a
     /// temporary file and renamed, so an existing file is never left half-written.

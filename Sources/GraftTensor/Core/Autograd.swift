@@ -27,9 +27,10 @@ final class GradNode {
 extension Tensor {
     /// Attaches history to a freshly computed `result` when grad mode is on and any input
     /// requires a gradient. `backward` receives the output's gradient (contiguous, same shape)
-    /// and returns one gradient per input, `nil` for inputs that need none.
+    /// and returns one gradient per input, `nil` for inputs that need none. Public so that ops
+    /// defined in other modules (the quantized linear layer) join the same tape.
     @discardableResult
-    static func record(_ result: Tensor, op: String, inputs: [Tensor],
+    public static func record(_ result: Tensor, op: String, inputs: [Tensor],
                        backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return result }
         result.gradNode = GradNode(op: op, inputs: inputs, backward: backward)
@@ -138,3 +139,4 @@ func addInPlace(_ dst: Tensor, _ src: Tensor) {
         Kernels.add(d + r.lowerBound, p + r.lowerBound, d + r.lowerBound, r.count)
     }
 }
+

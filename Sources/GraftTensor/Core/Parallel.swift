@@ -3,7 +3,7 @@ import Dispatch
 /// Splits `count` items into contiguous chunks run on the machine's cores. Small loops run inline:
 /// dispatching costs microseconds, which only pays off above `grain` items.
 @inline(__always)
-func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
     let workers = Parallelism.workers
     if count < grain * 2 || workers < 2 {
         body(0..<count)

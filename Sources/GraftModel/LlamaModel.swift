@@ -1,0 +1,91 @@
+import GraftFormats
+import GraftQuant
+import GraftTensor
+
+/// A Llama-family decoder (formats.md §7.2): token embedding, blocks of RMSNorm → attention with
+/// RoPE and grouped KV heads → residual → RMSNorm → SwiGLU MLP → residual, a final RMSNorm and
+/// the output projection (tied to the embedding in SmolLM2).
+///
+/// ```swift
+/// let model = try LlamaModel(path: "models/SmolLM2-135M-Instruct.Q4_1.gguf")
+/// let cache = KVCache(config: model.config, capacity: 512)
+/// var logits = model.logits(model.forward(tokens: prompt, cache: cache), lastOnly: true)
+/// ```
+///
+/// The same forward serves inference (with a cache, under `withNoGrad`) and training (batches,
+/// packed-sequence masks, gradients through the frozen base to the adapters).
+public final class LlamaModel {
+    public let config: LlamaConfig
+    public var weights: LlamaWeights
+    public let file: GGUFFile?
+
+    public init(config: LlamaConfig, weights: LlamaWeights, file: GGUFFile? = nil) {
+        self.config = config
+        self.weights = weights
+        self.file = file
+    }
+
+    public convenience init(gguf: GGUFFile) throws(FormatError) {
+        let config = try LlamaConfig(gguf: gguf)
+        self.init(config: config, weights: try LlamaWeights(gguf: gguf, config: config), file: gguf)
+    }
+
+    public convenience init(path: String) throws(FormatError) {
+        try self.init(gguf: GGUFFile(path: path))
+    }
+
+    /// Hidden states `[batch, T, hidden]` after the final norm for `tokens` (`batch·T` ids).
+    ///
+    /// - positions: one per token (`T`, shared by the batch, or `batch·T`); default: after the
+    ///   cache's length, 0, 1, 2, … otherwise.
+    /// - mask: `.causal`, or `.causalSegments` for packed examples.
+    /// - cache: keys/values of earlier tokens (batch 1); the new tokens are appended.
+    public func forward(tokens: [Int32], batch: Int = 1, positions: [Int32]? = nil,
+                        mask: AttentionMask = .causal, cache: KVCache? = nil) -> Tensor {
+        let t = tokens.count / batch
+        precondition(t * batch == tokens.count, "forward: \(tokens.count) tokens do not split into \(batch) rows")
+        precondition(cache == nil || batch == 1, "forward: the KV cache holds one sequence")
+        let start = cache?.length ?? 0
+        let pos = positions ?? (0..<t).map { Int32(start + $0) }
+        var h = embed(tokens, shape: [batch, t])
+        for (i, block) in weights.blocks.enumerated() {
+            h = blockForward(h, block, layer: i, positions: pos, mask: mask, cache: cache)
+        }
+        cache?.commit(t)
+        return rmsNorm(h, weight: weights.outputNorm, eps: config.rmsNormEps)
+    }
+
+    /// Logits `[rows, vocab]` from final hidden states; only the last position's when `lastOnly`.
+    public func logits(_ hidden: Tensor, lastOnly: Bool = false) -> Tensor {
+        let d = config.hiddenSize
+        let rows = hidden.reshaped([-1, d])
+        let x = lastOnly ? rows.slice(axis: 0, (rows.shape[0] - 1)..<rows.shape[0]) : rows
+        return linear(x, weights.output)
+    }
+
+    /// Embedding rows, dequantized from the table's blocks (the table gets no gradient).
+    func embed(_ tokens: [Int32], shape: [Int]) -> Tensor {
+        let d = config.hiddenSize
+        let out = Tensor(uninitializedShape: shape + [d])
+        for (i, id) in tokens.enumerated() {
+            precondition(id >= 0 && Int(id) < config.vocabularySize, "token id \(id) is outside the vocabulary of \(config.vocabularySize)")
+            weights.embedding.dequantize(rows: Int(id)..<(Int(id) + 1), into: out.basePointer + i * d)
+        }
+        return out
+    }
+
+    func blockForward(_ x: Tensor, _ w: LlamaBlockWeights, layer: Int, positions: [Int32], mask: AttentionMask,
+                      cache: KVCache?) -> Tensor {
+        let (b, t) = (x.shape[0], x.shape[1])
+        let (heads, kvHeads, hd) = (config.headCount, config.kvHeadCount, config.headDim)
+        let a = rmsNorm(x, weight: w.attentionNorm, eps: config.rmsNormEps)
+        let q = rope(w.q(a).reshaped([b, t, heads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var k = rope(w.k(a).reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var v = w.v(a).reshaped([b, t, kvHeads, hd])
+        if let cache { (k, v) = cache.append(layer: layer, k: k, v: v) }
+        let attention = scaledDotProductAttention(q: q, k: k, v: v, mask: mask).reshaped([b, t, heads * hd])
+        let h = x + w.o(attention)
+        let f = rmsNorm(h, weight: w.mlpNorm, eps: config.rmsNormEps)
+        return h + w.down(w.gate(f).silu() * w.up(f))
+    }
+}

@@ -1,0 +1,59 @@
+import GraftTensor
+
+/// A frozen weight matrix `[rows, cols]` (PyTorch's `[out, in]`) kept in its quantized ggml
+/// blocks, each row `cols / blockSize` blocks. Nothing here ever holds the whole matrix in
+/// Float32: kernels dequantize a block or a tile of rows at a time.
+public struct QuantizedMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    /// `rows · rowBytes` bytes of blocks.
+    public let data: UnsafeRawPointer
+    /// Whatever owns `data` (a file mapping, or an array), kept alive with the matrix.
+    public let owner: AnyObject
+
+    public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, owner: AnyObject) {
+        precondition(cols % type.blockSize == 0, "\(type) rows need a multiple of \(type.blockSize) values, got \(cols)")
+        self.type = type
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+        self.owner = owner
+    }
+
+    /// A matrix that owns a copy of `bytes` (used for weights built in memory, e.g. tiny test models).
+    public init(type: GGMLType, rows: Int, cols: Int, bytes: [UInt8]) {
+        let box = ByteBox(bytes)
+        self.init(type: type, rows: rows, cols: cols, data: box.pointer, owner: box)
+        precondition(bytes.count == rows * rowBytes, "\(bytes.count) bytes for \(rows)×\(cols) \(type)")
+    }
+
+    public var rowBytes: Int { cols / type.blockSize * type.blockBytes }
+    public var byteCount: Int { rows * rowBytes }
+
+    /// Row `r`'s blocks.
+    @inline(__always)
+    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+
+    /// Dequantizes rows `range` into `dst` (`range.count · cols` floats), exactly as ggml does.
+    public func dequantize(rows range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
+        for (i, r) in range.enumerated() { DequantizeFast.row(type, row(r), dst + i * cols, count: cols) }
+    }
+
+    /// The whole matrix as a Float32 tensor, for tests and for merging adapters.
+    public func dequantized() -> Tensor {
+        let t = Tensor(uninitializedShape: [rows, cols])
+        dequantize(rows: 0..<rows, into: t.basePointer)
+        return t
+    }
+}
+
+/// Heap bytes with a stable address.
+final class ByteBox: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ bytes: [UInt8]) {
+        pointer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { if let b = $0.baseAddress { pointer.copyMemory(from: b, byteCount: $0.count) } }
+    }
+    deinit { pointer.deallocate() }
+}
