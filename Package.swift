@@ -50,7 +50,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),

@@ -16,7 +16,7 @@ extension QuantizedMatrix {
         let me = self
         sums.withUnsafeBufferPointer { sb in
             let xs = sb.baseAddress!
-            parallelChunks(rows, grain: max(1, 8192 / max(cols / 32, 1))) { range in
+            parallelChunks(rows, grain: 64) { range in
                 var scratch = [Float](repeating: 0, count: me.cols)
                 scratch.withUnsafeMutableBufferPointer { sp in
                     for r in range {
@@ -48,19 +48,33 @@ private func loadV(_ p: UnsafePointer<Float>) -> V16 { UnsafeRawPointer(p).loadU
 
 @inline(__always)
 func dotQ4_1(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePointer<Float>, _ blocks: Int) -> Float {
-    var acc = V16(repeating: 0)
-    var mins: Float = 0
-    for b in 0..<blocks {
-        let block = w + b * 20
-        let d = DequantizeFast.half(block), m = DequantizeFast.half(block + 2)
-        let (lo, hi) = DequantizeFast.nibbles(block + 4)
-        let xb = x + b * 32
-        var s = lo * loadV(xb)
-        s.addProduct(hi, loadV(xb + 16))
-        acc.addProduct(s, V16(repeating: d))
-        mins += m * xsum[b]
+    // Two blocks per iteration into independent accumulators: one chain of FMAs per block
+    // would leave the loop waiting on FMA latency instead of loads.
+    var acc0 = V16(repeating: 0), acc1 = V16(repeating: 0)
+    var mins0: Float = 0, mins1: Float = 0
+    var b = 0
+    while b + 1 < blocks {
+        let b0 = w + b * 20, b1 = b0 + 20
+        let (lo0, hi0) = DequantizeFast.nibbles(b0 + 4), (lo1, hi1) = DequantizeFast.nibbles(b1 + 4)
+        let x0 = x + b * 32, x1 = x0 + 32
+        var s0 = lo0 * loadV(x0), s1 = lo1 * loadV(x1)
+        s0.addProduct(hi0, loadV(x0 + 16))
+        s1.addProduct(hi1, loadV(x1 + 16))
+        acc0.addProduct(s0, V16(repeating: DequantizeFast.half(b0)))
+        acc1.addProduct(s1, V16(repeating: DequantizeFast.half(b1)))
+        mins0 += DequantizeFast.half(b0 + 2) * xsum[b]
+        mins1 += DequantizeFast.half(b1 + 2) * xsum[b + 1]
+        b += 2
     }
-    return acc.sum() + mins
+    if b < blocks {
+        let b0 = w + b * 20
+        let (lo, hi) = DequantizeFast.nibbles(b0 + 4)
+        var s0 = lo * loadV(x + b * 32)
+        s0.addProduct(hi, loadV(x + b * 32 + 16))
+        acc0.addProduct(s0, V16(repeating: DequantizeFast.half(b0)))
+        mins0 += DequantizeFast.half(b0 + 2) * xsum[b]
+    }
+    return (acc0 + acc1).sum() + (mins0 + mins1)
 }
 
 @inline(__always)
@@ -81,16 +95,20 @@ func dotQ4_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ blocks: Int) ->
 
 @inline(__always)
 func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ blocks: Int) -> Float {
-    var acc = V16(repeating: 0)
-    for b in 0..<blocks {
-        let block = w + b * 34
-        let d = DequantizeFast.half(block)
-        let q0 = V16(SIMD16<Int32>(truncatingIfNeeded: (block + 2).loadUnaligned(as: SIMD16<Int8>.self)))
-        let q1 = V16(SIMD16<Int32>(truncatingIfNeeded: (block + 18).loadUnaligned(as: SIMD16<Int8>.self)))
+    var acc0 = V16(repeating: 0), acc1 = V16(repeating: 0)
+    var b = 0
+    @inline(__always) func block(_ b: Int) -> V16 {
+        let p = w + b * 34
         let xb = x + b * 32
-        var s = q0 * loadV(xb)
-        s.addProduct(q1, loadV(xb + 16))
-        acc.addProduct(s, V16(repeating: d))
+        var s = DequantizeFast.int8s(p + 2) * loadV(xb)
+        s.addProduct(DequantizeFast.int8s(p + 18), loadV(xb + 16))
+        return s * V16(repeating: DequantizeFast.half(p))
     }
-    return acc.sum()
+    while b + 1 < blocks {
+        acc0 += block(b)
+        acc1 += block(b + 1)
+        b += 2
+    }
+    if b < blocks { acc0 += block(b) }
+    return (acc0 + acc1).sum()
 }

@@ -35,6 +35,11 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
     let probs = Tensor(uninitializedShape: [bs, hq, tq, tk])
     let ldq = hq * d, ldk = hkv * d
 
+    if tq <= 4 {
+        // Decoding: a few query rows against the cache. Dot products beat tiny GEMM calls, whose
+        // threading overhead dominated the decode step.
+        attendFewQueries(q: qc, k: kc, v: vc, out: out, probs: probs, windows: windows, scale: s, group: group)
+    } else {
     for b in 0..<bs {
         for h in 0..<hq {
             let kvh = h / group
@@ -54,6 +59,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
             BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vp, ldb: ldk,
                        c: out.basePointer + b * tq * ldq + h * d, ldc: ldq)
         }
+    }
     }
 
     return Tensor.record(out, op: "attention", inputs: [q, k, v]) { g in
@@ -86,6 +92,36 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
             }
         }
         return [gq, gk, gv]
+    }
+}
+
+/// The forward for few query rows: for each (batch, head, query) scores by dot products over the
+/// query's key window, softmax, then the weighted sum of value rows. Same probabilities as the
+/// GEMM path (kept in `probs` for backward), arithmetic in a different order.
+private func attendFewQueries(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor, windows: [(Int, Int)],
+                              scale: Float, group: Int) {
+    let (bs, tq, hq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+    let (tk, hkv) = (k.shape[1], k.shape[2])
+    let ldq = hq * d, ldk = hkv * d
+    parallelChunks(bs * hq, grain: max(1, 4096 / max(tk * d / 16, 1))) { range in
+        for bh in range {
+            let (b, h) = (bh / hq, bh % hq)
+            let kvh = h / group
+            for i in 0..<tq {
+                let (lo, hi) = windows[b * tq + i]
+                let qp = q.basePointer + (b * tq + i) * ldq + h * d
+                let row = probs.basePointer + ((b * hq + h) * tq + i) * tk
+                let kp = k.basePointer + b * tk * ldk + kvh * d
+                for j in lo..<hi { row[j] = Kernels.dot(qp, kp + j * ldk, d) * scale }
+                Kernels.softmax(row + lo, row + lo, hi - lo)
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if hi < tk { (row + hi).update(repeating: 0, count: tk - hi) }
+                let op = out.basePointer + (b * tq + i) * ldq + h * d
+                op.update(repeating: 0, count: d)
+                let vp = v.basePointer + b * tk * ldk + kvh * d
+                for j in lo..<hi { Kernels.axpy(row[j], vp + j * ldk, op, d) }
+            }
+        }
     }
 }
 
