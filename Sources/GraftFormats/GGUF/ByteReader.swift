@@ -16,7 +16,8 @@ struct ByteReader {
         guard n >= 0, n <= bytes.count - position else {
             throw .invalid(path: path, field: what, reason: "needs \(n) bytes at offset \(position) but the file ends at \(bytes.count) (truncated?)")
         }
-        let p = bytes.baseAddress! + position
+        guard let base = bytes.baseAddress else { throw .invalid(path: path, field: what, reason: "the file is empty") }
+        let p = base + position
         position += n
         return p
     }

@@ -17,6 +17,7 @@ public final class MappedFile: @unchecked Sendable {
         guard fstat(fd, &st) == 0 else { throw .io(path: path, reason: "cannot stat: \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .io(path: path, reason: "not a regular file") }
         let size = Int(st.st_size)
+        isMapped = size > 0
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
@@ -27,7 +28,32 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    private let isMapped: Bool
+
+    /// A copy of `data` in memory, read as if it were a file named `path` (fuzzing, tests).
+    public init(copying data: [UInt8], path: String = "<memory>") {
+        self.path = path
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.withUnsafeBytes { if let b = $0.baseAddress { p.copyMemory(from: b, byteCount: $0.count) } }
+        bytes = UnsafeRawBufferPointer(start: p, count: data.count)
+        isMapped = false
+    }
+
+    /// Reads `bytes` in place without owning them (the fuzzer mutates one buffer over and over).
+    /// The caller keeps the memory alive and unchanged while this object is used.
+    public init(borrowing bytes: UnsafeRawBufferPointer, path: String = "<memory>") {
+        self.path = path
+        self.bytes = bytes
+        isMapped = false
+        owns = false
+    }
+
+    private var owns = true
+
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard owns else { return }
+        guard let base = bytes.baseAddress else { return }
+        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        else { UnsafeMutableRawPointer(mutating: base).deallocate() }
     }
 }
