@@ -35,10 +35,14 @@ run: build model
 bench: build model
 	$(BIN)/graft-bench
 
-## fixtures: regenerate the reference fixtures from PyTorch/transformers (not part of make test)
-fixtures:
+## fixtures: regenerate the reference fixtures from PyTorch, transformers, gguf-py and llama.cpp (not part of make test)
+fixtures: model
 	$$(Scripts/reference-env.sh) Scripts/make_tensor_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_quant_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_tokenizer_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_chat_template_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_model_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_perplexity_fixtures.py
 
 clean:
 	rm -rf .build

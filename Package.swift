@@ -31,9 +31,15 @@ let package = Package(
             // llama.cpp's native builds.
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
         ),
+        // AVX-512 VNNI integer dot products for decoding with quantized activations (C: Swift has
+        // no way to emit vpdpbusd); a portable path is compiled where VNNI is absent.
+        .target(
+            name: "CGraftKernels",
+            cSettings: [.unsafeFlags(["-O3", "-march=native"])]
+        ),
         .target(
             name: "GraftQuant",
-            dependencies: ["GraftTensor", "CBLAS"],
+            dependencies: ["GraftTensor", "CBLAS", "CGraftKernels"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
         ),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant"]),

@@ -9,6 +9,7 @@ import statistics
 import sys
 import time
 
+import numpy as np
 from llama_cpp import Llama
 
 model_path, ids, n_decode, repeats = sys.argv[1], [int(x) for x in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])
@@ -21,7 +22,8 @@ for _ in range(repeats + 1):  # the first round warms up
     llm.eval(ids)
     t1 = time.perf_counter()
     for _ in range(n_decode):
-        token = int(llm.scores[llm.n_tokens - 1].argmax())
+        last = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))  # the last position's logits
+        token = int(last.argmax())
         llm.eval([token])
     t2 = time.perf_counter()
     prefill.append(len(ids) / (t1 - t0))

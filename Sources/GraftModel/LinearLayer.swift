@@ -6,7 +6,7 @@ import GraftTensor
 public protocol LinearLayer {
     var inputSize: Int { get }
     var outputSize: Int { get }
-    func callAsFunction(_ x: Tensor) -> Tensor
+    func callAsFunction(_ x: Tensor, kernels: KernelMode) -> Tensor
 }
 
 /// A frozen weight kept in its quantized blocks; gradients flow to the input only.
@@ -15,5 +15,5 @@ public struct FrozenLinear: LinearLayer, @unchecked Sendable {
     public init(_ weight: QuantizedMatrix) { self.weight = weight }
     public var inputSize: Int { weight.cols }
     public var outputSize: Int { weight.rows }
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight) }
+    public func callAsFunction(_ x: Tensor, kernels: KernelMode) -> Tensor { linear(x, weight, kernels: kernels) }
 }

@@ -18,6 +18,8 @@ public final class LlamaModel {
     public let config: LlamaConfig
     public var weights: LlamaWeights
     public let file: GGUFFile?
+    /// The arithmetic of the frozen matrix products (see `KernelMode`); training needs `.exact`.
+    public var kernels: KernelMode = .exact
 
     public init(config: LlamaConfig, weights: LlamaWeights, file: GGUFFile? = nil) {
         self.config = config
@@ -60,7 +62,7 @@ public final class LlamaModel {
         let d = config.hiddenSize
         let rows = hidden.reshaped([-1, d])
         let x = lastOnly ? rows.slice(axis: 0, (rows.shape[0] - 1)..<rows.shape[0]) : rows
-        return linear(x, weights.output)
+        return linear(x, weights.output, kernels: kernels)
     }
 
     /// Embedding rows, dequantized from the table's blocks (the table gets no gradient).
@@ -79,13 +81,13 @@ public final class LlamaModel {
         let (b, t) = (x.shape[0], x.shape[1])
         let (heads, kvHeads, hd) = (config.headCount, config.kvHeadCount, config.headDim)
         let a = rmsNorm(x, weight: w.attentionNorm, eps: config.rmsNormEps)
-        let q = rope(w.q(a).reshaped([b, t, heads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
-        var k = rope(w.k(a).reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
-        var v = w.v(a).reshaped([b, t, kvHeads, hd])
+        let q = rope(w.q(a, kernels: kernels).reshaped([b, t, heads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var k = rope(w.k(a, kernels: kernels).reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var v = w.v(a, kernels: kernels).reshaped([b, t, kvHeads, hd])
         if let cache { (k, v) = cache.append(layer: layer, k: k, v: v) }
         let attention = scaledDotProductAttention(q: q, k: k, v: v, mask: mask).reshaped([b, t, heads * hd])
-        let h = x + w.o(attention)
+        let h = x + w.o(attention, kernels: kernels)
         let f = rmsNorm(h, weight: w.mlpNorm, eps: config.rmsNormEps)
-        return h + w.down(w.gate(f).silu() * w.up(f))
+        return h + w.down(w.gate(f, kernels: kernels).silu() * w.up(f, kernels: kernels), kernels: kernels)
     }
 }

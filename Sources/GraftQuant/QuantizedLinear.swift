@@ -2,14 +2,14 @@ import GraftTensor
 
 /// `x · Wᵀ` for a frozen quantized W, as a differentiable op: the gradient flows to `x` only
 /// (the base model's weights are frozen and get none). `x` is `[..., cols]`, the result
-/// `[..., rows]`.
-public func linear(_ x: Tensor, _ w: QuantizedMatrix) -> Tensor {
+/// `[..., rows]`. The backward always runs exact arithmetic.
+public func linear(_ x: Tensor, _ w: QuantizedMatrix, kernels: KernelMode = .exact) -> Tensor {
     let cols = x.shape.last ?? 0
     precondition(cols == w.cols, "linear: input \(x.shape) does not fit a [\(w.rows), \(w.cols)] weight")
     let input = x.contiguous()
     let n = input.count / max(cols, 1)
     let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [w.rows])
-    w.multiply(input.basePointer, n: n, into: out.basePointer)
+    w.multiply(input.basePointer, n: n, into: out.basePointer, kernels: kernels)
     return Tensor.record(out, op: "quantizedLinear", inputs: [x]) { g in
         let gx = Tensor(uninitializedShape: input.shape)
         w.multiplyTransposed(g.basePointer, n: n, into: gx.basePointer)

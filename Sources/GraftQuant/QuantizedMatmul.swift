@@ -13,9 +13,11 @@ extension QuantizedMatrix {
     public static let fewRowsLimit = 4
 
     /// y[n, rows] = x[n, cols] · Wᵀ
-    public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+    public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>,
+                         kernels: KernelMode = .exact) {
         if n <= Self.fewRowsLimit {
-            multiplyFew(x, n: n, into: y)
+            if kernels == .fast && hasIntegerKernel { multiplyFewQuantized(x, n: n, into: y) }
+            else { multiplyFew(x, n: n, into: y) }
             return
         }
         let tile = tileRows

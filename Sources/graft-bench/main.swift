@@ -12,17 +12,18 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
     repeats = r
     args.removeSubrange(i...(i + 1))
 }
-let suites = args.isEmpty ? ["tensor", "model"] : args
+let suites = args.isEmpty ? ["tensor", "kernels", "model"] : args
 for suite in suites {
     switch suite {
     case "tensor": TensorBench.run(repeats: repeats)
+    case "kernels": KernelBench.run(repeats: repeats)
     case "model":
         do { try ModelBench.run(repeats: max(3, repeats / 3)) } catch {
             FileHandle.standardError.write(Data("graft-bench: model: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }
     default:
-        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, model\n".utf8))
+        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model\n".utf8))
         exit(2)
     }
 }

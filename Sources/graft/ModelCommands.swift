@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GraftFormats
 import GraftModel
+import GraftQuant
 import GraftTensor
 
 /// `graft tokenize --model MODEL TEXT`: ids as a JSON array on one line, no BOS/EOS added,
@@ -17,13 +18,7 @@ struct Tokenize: ParsableCommand {
     }
 }
 
-/// Which kernels run the frozen base.
-enum KernelChoice: String, ExpressibleByArgument, CaseIterable {
-    /// Float32 activations over exactly dequantized weights: the path training uses.
-    case exact
-    /// Whatever is fastest on this machine.
-    case fast
-}
+extension KernelMode: ExpressibleByArgument {}
 
 /// `graft generate`: streams only the generated text to stdout; timings go to stderr.
 struct Generate: ParsableCommand {
@@ -38,7 +33,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Min-p threshold.") var minP: Float = 0.05
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "exact | fast") var kernels: KernelChoice = .fast
+    @Option(help: "exact | fast") var kernels: KernelMode = .fast
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
@@ -49,6 +44,7 @@ struct Generate: ParsableCommand {
     func run() throws {
         let start = Date()
         let lm = try LanguageModel(path: model)
+        lm.model.kernels = kernels
         let text = chat ? try lm.chatPrompt(prompt) : prompt
         let ids = lm.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
@@ -112,7 +108,7 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Path to a .gguf model.") var model: String
     @Option(help: "The text file.") var file: String
     @Option(help: "Tokens per window.") var context = 256
-    @Option(help: "exact | fast") var kernels: KernelChoice = .fast
+    @Option(help: "exact | fast") var kernels: KernelMode = .fast
 
     func run() throws {
         guard context >= 2 else { throw ValidationError("--context must be at least 2") }
@@ -120,6 +116,7 @@ struct PerplexityCommand: ParsableCommand {
         do { text = try String(contentsOfFile: file, encoding: .utf8) }
         catch { throw ValidationError("\(file): cannot read as UTF-8 text: \(error.localizedDescription)") }
         let lm = try LanguageModel(path: model)
+        lm.model.kernels = kernels
         let tokens = lm.tokenizer.encode(text, parseSpecial: true)
         guard tokens.count >= context else {
             throw ValidationError("\(file): \(tokens.count) tokens, fewer than one window of \(context)")

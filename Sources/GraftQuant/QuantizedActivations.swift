@@ -1,0 +1,100 @@
+import CGraftKernels
+import GraftTensor
+
+/// Activation rows quantized to 16 bits per block of 32 for the integer dot-product kernels:
+/// codes, per-block scales d and d·Σcodes (the layout of llama.cpp's Q8_1, with 16-bit codes).
+public struct QuantizedActivations {
+    public let rows: Int
+    public let cols: Int
+    public var codes: [Int16]
+    public var scales: [Float]
+    public var scaledSums: [Float]
+
+    public init(_ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+        precondition(cols % 32 == 0, "activations are quantized in blocks of 32; \(cols) columns")
+        self.rows = rows
+        self.cols = cols
+        codes = [Int16](repeating: 0, count: rows * cols)
+        scales = [Float](repeating: 0, count: rows * cols / 32)
+        scaledSums = scales
+        codes.withUnsafeMutableBufferPointer { q in
+            scales.withUnsafeMutableBufferPointer { d in
+                scaledSums.withUnsafeMutableBufferPointer { s in
+                    graft_quantize_q16(x, Int32(rows * cols), q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Σ_c W[row, c]·x[c] for one weight row and activation row `t`, through the C kernel.
+    @inline(__always)
+    func dot(_ type: GGMLType, _ w: UnsafeRawPointer, row t: Int, q: UnsafePointer<Int16>, d: UnsafePointer<Float>,
+             s: UnsafePointer<Float>) -> Float {
+        let blocks = cols / 32
+        let (qt, dt, st) = (q + t * cols, d + t * blocks, s + t * blocks)
+        let wb = w.assumingMemoryBound(to: UInt8.self)
+        switch type {
+        case .q4_1: return graft_dot_q4_1_q16(wb, qt, dt, st, Int32(blocks))
+        case .q4_0: return graft_dot_q4_0_q16(wb, qt, dt, st, Int32(blocks))
+        case .q8_0: return graft_dot_q8_0_q16(wb, qt, dt, Int32(blocks))
+        default: preconditionFailure("no integer kernel for \(type)")
+        }
+    }
+
+    /// The same sum in plain Swift, with the C kernel's decomposition (exact integer sums per
+    /// block, then d_w·d_x·Σ plus the per-block offset terms). The tests hold the C kernel to this.
+    public func referenceDot(_ type: GGMLType, _ w: UnsafeRawPointer, row t: Int) -> Float {
+        let blocks = cols / 32
+        var total: Float = 0, offsets: Float = 0
+        for b in 0..<blocks {
+            let block = w + b * type.blockBytes
+            let q = codes[(t * cols + b * 32)..<(t * cols + b * 32 + 32)].map(Int.init)
+            let dw = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+            var sum = 0
+            switch type {
+            case .q4_1, .q4_0:
+                let start = type == .q4_1 ? 4 : 2
+                for j in 0..<16 {
+                    let byte = Int(block.load(fromByteOffset: start + j, as: UInt8.self))
+                    sum += (byte & 0x0F) * q[j] + (byte >> 4) * q[j + 16]
+                }
+            case .q8_0:
+                for j in 0..<32 { sum += Int(block.load(fromByteOffset: 2 + j, as: Int8.self)) * q[j] }
+            default: preconditionFailure("no integer kernel for \(type)")
+            }
+            total += dw * scales[t * blocks + b] * Float(sum)
+            switch type {
+            case .q4_1: offsets += Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))) * scaledSums[t * blocks + b]
+            case .q4_0: offsets -= 8 * dw * scaledSums[t * blocks + b]
+            default: break
+            }
+        }
+        return total + offsets
+    }
+
+    public static var hasVNNI: Bool { graft_kernels_have_vnni() != 0 }
+}
+
+extension QuantizedMatrix {
+    /// Whether `fast` has an integer kernel for this matrix's type.
+    public var hasIntegerKernel: Bool { [.q4_0, .q4_1, .q8_0].contains(type) }
+
+    /// y[t, r] = Σ_c W[r, c]·x̃[t, c] with x̃ the 8-bit quantized activations; rows split over cores.
+    public func multiplyFewQuantized(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        let xq = QuantizedActivations(x, rows: n, cols: cols)
+        let me = self
+        xq.codes.withUnsafeBufferPointer { q in
+            xq.scales.withUnsafeBufferPointer { d in
+                xq.scaledSums.withUnsafeBufferPointer { s in
+                    let (qp, dp, sp) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    parallelChunks(rows, grain: 64) { range in
+                        for r in range {
+                            let w = me.row(r)
+                            for t in 0..<n { y[t * me.rows + r] = xq.dot(me.type, w, row: t, q: qp, d: dp, s: sp) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import GraftQuant
+import GraftTensor
+import Testing
+
+/// The C integer kernels (AVX-512 VNNI where compiled in) against the Swift reference on the same
+/// quantized activations, and the quantized product against the exact one.
+@Suite struct IntegerKernelTests {
+    @Test(arguments: [GGMLType.q4_1, .q4_0, .q8_0])
+    func cKernelEqualsSwiftReference(_ type: GGMLType) {
+        var rng = RandomGenerator(seed: 11)
+        let (rows, cols) = (37, 32 * 9)   // an odd block count exercises the tail loop
+        let w = QuantizedMatrix(type: type, rows: rows, cols: cols,
+                                bytes: Quantize.row(type, (0..<(rows * cols)).map { _ in rng.nextNormal() }))
+        let x = Tensor.randn([2, cols], generator: &rng)
+        let xq = QuantizedActivations(x.basePointer, rows: 2, cols: cols)
+        let fast = Tensor(uninitializedShape: [2, rows]), exact = Tensor(uninitializedShape: [2, rows])
+        w.multiply(x.basePointer, n: 2, into: fast.basePointer, kernels: .fast)
+        w.multiply(x.basePointer, n: 2, into: exact.basePointer, kernels: .exact)
+        var worstReference: Float = 0, worstExact: Float = 0
+        let scale = exact.toArray().map(abs).max()!
+        for t in 0..<2 {
+            for r in 0..<rows {
+                let ref = xq.referenceDot(type, w.row(r), row: t)
+                worstReference = max(worstReference, abs(fast[t, r] - ref) / max(abs(ref), 1))
+                worstExact = max(worstExact, abs(fast[t, r] - exact[t, r]) / scale)
+            }
+        }
+        #expect(worstReference < 1e-5, "C kernel vs Swift reference: \(worstReference) (VNNI: \(QuantizedActivations.hasVNNI))")
+        #expect(worstExact < 0.02, "8-bit activations vs exact: \(worstExact)")
+    }
+}
