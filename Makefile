@@ -6,7 +6,7 @@ BIN         := .build/release
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test run bench fixtures model clean
+.PHONY: all deps build test run bench fuzz fixtures model clean
 
 all: build
 
@@ -34,6 +34,10 @@ run: build model
 ## bench: benchmarks, each against its peer measured in the same run
 bench: build model
 	$(BIN)/graft-bench
+
+## fuzz: 100,000 mutated GGUF files (tiny and real) through the reader and the model loader
+fuzz: build model
+	$(BIN)/graft-bench fuzz
 
 ## fixtures: regenerate the reference fixtures from PyTorch, transformers, gguf-py and llama.cpp (not part of make test)
 fixtures: model

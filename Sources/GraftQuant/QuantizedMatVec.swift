@@ -74,7 +74,7 @@ func dotQ4_1(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xsum: UnsafePoi
         acc0.addProduct(s0, V16(repeating: DequantizeFast.half(b0)))
         mins0 += DequantizeFast.half(b0 + 2) * xsum[b]
     }
-    return (acc0 + acc1).sum() + (mins0 + mins1)
+    return Kernels.horizontalSum(acc0 + acc1) + (mins0 + mins1)
 }
 
 @inline(__always)
@@ -90,7 +90,7 @@ func dotQ4_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ blocks: Int) ->
         s.addProduct(hi - eight, loadV(xb + 16))
         acc.addProduct(s, V16(repeating: d))
     }
-    return acc.sum()
+    return Kernels.horizontalSum(acc)
 }
 
 @inline(__always)
@@ -110,5 +110,5 @@ func dotQ8_0(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ blocks: Int) ->
         b += 2
     }
     if b < blocks { acc0 += block(b) }
-    return (acc0 + acc1).sum()
+    return Kernels.horizontalSum(acc0 + acc1)
 }

@@ -2,8 +2,9 @@ import Foundation
 import GraftRuntime
 import GraftTensor
 
-/// `graft-bench [tensor] [--repeats N]`: benchmarks that print ratios against a peer measured
-/// in the same run. `make bench` runs them all.
+/// `graft-bench [tensor|kernels|model|fuzz] [--repeats N]`: benchmarks that print ratios against a
+/// peer measured in the same run (`make bench` runs tensor, kernels and model), and the 100,000-case
+/// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
 print("OpenBLAS kernels: \(BLAS.coreName)")
 var args = Array(CommandLine.arguments.dropFirst())
@@ -17,13 +18,18 @@ for suite in suites {
     switch suite {
     case "tensor": TensorBench.run(repeats: repeats)
     case "kernels": KernelBench.run(repeats: repeats)
+    case "fuzz":
+        do { try FuzzBench.run(cases: 100_000, seed: 2026) } catch {
+            FileHandle.standardError.write(Data("graft-bench: fuzz: \(error) (run `make model` first)\n".utf8))
+            exit(1)
+        }
     case "model":
         do { try ModelBench.run(repeats: max(3, repeats / 3)) } catch {
             FileHandle.standardError.write(Data("graft-bench: model: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }
     default:
-        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model\n".utf8))
+        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, fuzz\n".utf8))
         exit(2)
     }
 }

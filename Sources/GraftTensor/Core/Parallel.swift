@@ -1,7 +1,11 @@
 import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Splits `count` items into contiguous chunks run on the machine's cores. Small loops run inline:
-/// dispatching costs microseconds, which only pays off above `grain` items.
+/// handing work to another core costs microseconds, which only pays off above `grain` items.
 @inline(__always)
 public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
     let workers = Parallelism.workers
@@ -11,21 +15,11 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<In
     }
     let chunks = min(workers, count / grain)
     let per = (count + chunks - 1) / chunks
-    withoutActuallyEscaping(body) { body in
-        let task = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * per
-            let hi = min(count, lo + per)
-            if lo < hi { task.value(lo..<hi) }
-        }
+    WorkerPool.shared.run(chunks) { c in
+        let lo = c * per
+        let hi = min(count, lo + per)
+        if lo < hi { body(lo..<hi) }
     }
-}
-
-/// Carries a closure into `concurrentPerform`. The chunks write disjoint ranges, which is what
-/// makes sharing the closure's captures safe.
-struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 /// How many threads the Swift kernels use (BLAS has its own setting, see `BLAS.threads`).
@@ -38,6 +32,104 @@ public enum Parallelism {
         #endif
     }()
 }
-#if canImport(Glibc)
-import Glibc
-#endif
+
+/// Helper threads that wait for work by spinning for a short while before they sleep.
+///
+/// Decoding one token runs a few hundred parallel loops of tens of microseconds each; waking a
+/// sleeping thread for every one of them (as `DispatchQueue.concurrentPerform` does) cost about as
+/// much as the loops themselves. Between loops the helpers spin on an atomic generation counter,
+/// as OpenMP runtimes do, and block on a semaphore after a short while without work.
+///
+/// Protocol: the caller publishes a loop (body, chunk count, counters), bumps `generation`, runs
+/// chunks itself, then waits until every chunk is done *and* every helper has acknowledged this
+/// generation, so no helper can still be claiming chunks when the next loop is published. One
+/// loop runs at a time; a caller that finds the pool busy (another thread's loop) runs inline.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool(helpers: Parallelism.workers - 1)
+
+    /// About 10–20 µs of polling: long enough to bridge the gap between the loops of one decode
+    /// step, short enough not to compete with OpenBLAS's threads during a large GEMM.
+    static let spinsBeforeSleep = 4_000
+    private let helpers: Int
+    private let generation = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    private let unfinished = Atomic<Int>(0)
+    private let acknowledged = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let sleepers = Atomic<Int>(0)
+    private let wake = DispatchSemaphore(value: 0)
+    /// The current loop; written before `generation` is bumped, read after it is seen.
+    private nonisolated(unsafe) var job: ((Int) -> Void)?
+    private nonisolated(unsafe) var chunkCount = 0
+
+    init(helpers: Int) {
+        self.helpers = max(0, helpers)
+        for _ in 0..<self.helpers {
+            let thread = Thread { [unowned self] in self.helperLoop() }
+            thread.start()
+        }
+    }
+
+    func run(_ chunks: Int, _ body: (Int) -> Void) {
+        guard helpers > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            for c in 0..<chunks { body(c) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            job = body
+            chunkCount = chunks
+            nextChunk.store(0, ordering: .sequentiallyConsistent)
+            unfinished.store(chunks, ordering: .sequentiallyConsistent)
+            acknowledged.store(0, ordering: .sequentiallyConsistent)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            let sleeping = sleepers.exchange(0, ordering: .sequentiallyConsistent)
+            for _ in 0..<sleeping { wake.signal() }
+            work()
+            while unfinished.load(ordering: .sequentiallyConsistent) > 0
+                    || acknowledged.load(ordering: .sequentiallyConsistent) < helpers {
+                spinPause()
+            }
+            job = nil
+        }
+        busy.store(false, ordering: .sequentiallyConsistent)
+    }
+
+    /// Claims and runs chunks of the current loop until none are left.
+    private func work() {
+        while true {
+            let c = nextChunk.add(1, ordering: .sequentiallyConsistent).oldValue
+            guard c < chunkCount, let job else { return }
+            job(c)
+            unfinished.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    private func helperLoop() {
+        // Generation 0 is the pool's state at creation: a loop published before this thread
+        // got to run is still seen as new.
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .sequentiallyConsistent) == seen {
+                spins += 1
+                if spins < Self.spinsBeforeSleep { spinPause(); continue }
+                sleepers.add(1, ordering: .sequentiallyConsistent)
+                if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                spins = 0
+            }
+            seen = generation.load(ordering: .sequentiallyConsistent)
+            work()
+            acknowledged.add(1, ordering: .sequentiallyConsistent)
+        }
+    }
+}
+
+@inline(__always)
+private func spinPause() {
+    // An empty call the optimizer keeps: the loop re-reads the atomic each time around.
+    _ = sleepHint
+}
+
+private let sleepHint = 0
+
+import Foundation

@@ -72,6 +72,17 @@ public enum Kernels {
         for i in 0..<n { out[i] = a[i] + b[i] }
     }
 
+    /// The sum of the 16 lanes as a tree of 4 vector adds. `SIMD.sum()` adds the lanes one after
+    /// another (a 15-add dependency chain, as float addition is not reassociated), which made
+    /// per-row reductions the hot spot of decoding.
+    @inline(__always)
+    public static func horizontalSum(_ v: V) -> Float {
+        let a = v.lowHalf + v.highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
+    }
+
     /// Sum of a[i]*b[i], accumulated in 16 lanes.
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -81,7 +92,7 @@ public enum Kernels {
             acc.addProduct(load(a + i), load(b + i))
             i += width
         }
-        var s = acc.sum()
+        var s = horizontalSum(acc)
         while i < n { s += a[i] * b[i]; i += 1 }
         return s
     }
@@ -92,7 +103,7 @@ public enum Kernels {
         var acc = V(repeating: 0)
         var i = 0
         while i + width <= n { acc += load(a + i); i += width }
-        var s = acc.sum()
+        var s = horizontalSum(acc)
         while i < n { s += a[i]; i += 1 }
         return s
     }

@@ -46,7 +46,7 @@ extension Kernels {
             acc += e
             i += width
         }
-        var s = acc.sum()
+        var s = horizontalSum(acc)
         while i < n {
             let e = Foundation_expf(a[i] - shift)
             out[i] = e

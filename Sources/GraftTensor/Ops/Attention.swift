@@ -95,31 +95,38 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
     }
 }
 
-/// The forward for few query rows: for each (batch, head, query) scores by dot products over the
-/// query's key window, softmax, then the weighted sum of value rows. Same probabilities as the
-/// GEMM path (kept in `probs` for backward), arithmetic in a different order.
+/// The forward for few query rows: for each (batch, KV head, query) the query heads that share the
+/// KV head are scored together, key by key, so each key and value row is read once for the group;
+/// then softmax and the weighted sum of value rows. Same probabilities as the GEMM path (kept in
+/// `probs` for backward), arithmetic in a different order.
 private func attendFewQueries(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor, windows: [(Int, Int)],
                               scale: Float, group: Int) {
     let (bs, tq, hq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
     let (tk, hkv) = (k.shape[1], k.shape[2])
     let ldq = hq * d, ldk = hkv * d
-    parallelChunks(bs * hq, grain: max(1, 4096 / max(tk * d / 16, 1))) { range in
-        for bh in range {
-            let (b, h) = (bh / hq, bh % hq)
-            let kvh = h / group
-            for i in 0..<tq {
-                let (lo, hi) = windows[b * tq + i]
-                let qp = q.basePointer + (b * tq + i) * ldq + h * d
-                let row = probs.basePointer + ((b * hq + h) * tq + i) * tk
-                let kp = k.basePointer + b * tk * ldk + kvh * d
-                for j in lo..<hi { row[j] = Kernels.dot(qp, kp + j * ldk, d) * scale }
-                Kernels.softmax(row + lo, row + lo, hi - lo)
-                if lo > 0 { row.update(repeating: 0, count: lo) }
-                if hi < tk { (row + hi).update(repeating: 0, count: tk - hi) }
-                let op = out.basePointer + (b * tq + i) * ldq + h * d
-                op.update(repeating: 0, count: d)
-                let vp = v.basePointer + b * tk * ldk + kvh * d
-                for j in lo..<hi { Kernels.axpy(row[j], vp + j * ldk, op, d) }
+    let (pq, pk, pv, po, pp) = (q.basePointer, k.basePointer, v.basePointer, out.basePointer, probs.basePointer)
+    parallelChunks(bs * hkv * tq, grain: max(1, 2048 / max(tk * d * group / 16, 1))) { range in
+        for item in range {
+            let (b, kvh, i) = (item / (hkv * tq), (item / tq) % hkv, item % tq)
+            let (lo, hi) = windows[b * tq + i]
+            let kp = pk + b * tk * ldk + kvh * d, vp = pv + b * tk * ldk + kvh * d
+            let heads = (kvh * group)..<((kvh + 1) * group)
+            func row(_ h: Int) -> UnsafeMutablePointer<Float> { pp + ((b * hq + h) * tq + i) * tk }
+            func query(_ h: Int) -> UnsafeMutablePointer<Float> { pq + (b * tq + i) * ldq + h * d }
+            for j in lo..<hi {
+                let key = kp + j * ldk
+                for h in heads { row(h)[j] = Kernels.dot(query(h), key, d) * scale }
+            }
+            for h in heads {
+                let r = row(h)
+                Kernels.softmax(r + lo, r + lo, hi - lo)
+                if lo > 0 { r.update(repeating: 0, count: lo) }
+                if hi < tk { (r + hi).update(repeating: 0, count: tk - hi) }
+                (po + (b * tq + i) * ldq + h * d).update(repeating: 0, count: d)
+            }
+            for j in lo..<hi {
+                let value = vp + j * ldk
+                for h in heads { Kernels.axpy(row(h)[j], value, po + (b * tq + i) * ldq + h * d, d) }
             }
         }
     }

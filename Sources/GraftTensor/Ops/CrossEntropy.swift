@@ -39,7 +39,7 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
             acc += Kernels.exp(Kernels.load(row + j) - Kernels.V(repeating: m))
             j += Kernels.width
         }
-        var s = acc.sum()
+        var s = Kernels.horizontalSum(acc)
         while j < v { s += expf(row[j] - m); j += 1 }
         lse[i] = m + logf(s)
         total += Double(lse[i] - row[Int(targets[i])])
