@@ -16,8 +16,16 @@ static inline float half_to_float(const uint8_t *p) {
 
 int graft_kernels_have_vnni(void) { return GRAFT_VNNI; }
 
-void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s) {
-    for (int b = 0; b < n / 32; b++) {
+/// Where element j of block b goes in nibble order.
+static inline int code_index(int b, int j, int blocks, int nibble_order) {
+    if (!nibble_order || (b == blocks - 1 && blocks % 2 == 1)) return 32 * b + j;
+    const int pair = b / 2, second = b % 2;
+    return 64 * pair + (j < 16 ? 0 : 32) + 16 * second + (j % 16);
+}
+
+void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s, int nibble_order) {
+    const int blocks = n / 32;
+    for (int b = 0; b < blocks; b++) {
         const float *xb = x + 32 * b;
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
@@ -26,7 +34,7 @@ void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s) 
         int sum = 0;
         for (int j = 0; j < 32; j++) {
             const int q = (int)roundf(xb[j] * id);
-            qs[32 * b + j] = (int16_t)q;
+            qs[code_index(b, j, blocks, nibble_order)] = (int16_t)q;
             sum += q;
         }
         d[b] = db;
@@ -35,13 +43,19 @@ void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s) 
 }
 
 #if GRAFT_VNNI
-// The 32 nibbles of a Q4 block's 16 bytes as 16-bit lanes in element order: low nibbles give
-// elements 0…15, high nibbles 16…31.
-static inline __m512i nibbles_epi16(const uint8_t *q) {
-    const __m128i bytes = _mm_loadu_si128((const __m128i *)q);
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    const __m256i both = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask));
-    return _mm512_cvtepu8_epi16(both);
+// Σ q_w·q_x for two Q4 blocks whose 16 nibble bytes start at q0 and q1, against codes in nibble
+// order: 16 int32 partial sums, lanes 0…7 for the first block and 8…15 for the second.
+static inline __m512i pair_dot(const uint8_t *q0, const uint8_t *q1, const int16_t *x) {
+    const __m256i bytes = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1), _mm_loadu_si128((const __m128i *)q0));
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const __m512i lo = _mm512_cvtepu8_epi16(_mm256_and_si256(bytes, mask));
+    const __m512i hi = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask));
+    const __m512i acc = _mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, _mm512_loadu_si512((const void *)x));
+    return _mm512_dpwssd_epi32(acc, hi, _mm512_loadu_si512((const void *)(x + 32)));
+}
+
+static inline __m512 two_scales(float a, float b) {
+    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
 }
 
 // Σ q_w·q_x of one block, left as 16 int32 partial sums.
@@ -54,22 +68,20 @@ float graft_dot_q4_1_q16(const uint8_t *w, const int16_t *qs, const float *d, co
     float total = 0, mins = 0;
     int b = 0;
 #if GRAFT_VNNI
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc = _mm512_setzero_ps();
     for (; b + 1 < blocks; b += 2) {
         const uint8_t *b0 = w + 20 * b, *b1 = b0 + 20;
-        const __m512i p0 = block_dot(nibbles_epi16(b0 + 4), qs + 32 * b);
-        const __m512i p1 = block_dot(nibbles_epi16(b1 + 4), qs + 32 * b + 32);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(half_to_float(b0) * d[b]), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(half_to_float(b1) * d[b + 1]), acc1);
+        const __m512i p = pair_dot(b0 + 4, b1 + 4, qs + 32 * b);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), two_scales(half_to_float(b0) * d[b], half_to_float(b1) * d[b + 1]), acc);
         mins += half_to_float(b0 + 2) * s[b] + half_to_float(b1 + 2) * s[b + 1];
     }
-    total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    total = _mm512_reduce_add_ps(acc);
 #endif
     for (; b < blocks; b++) {
         const uint8_t *blk = w + 20 * b;
         int sum = 0;
         for (int j = 0; j < 16; j++) {
-            sum += (blk[4 + j] & 0x0F) * qs[32 * b + j] + (blk[4 + j] >> 4) * qs[32 * b + j + 16];
+            sum += (blk[4 + j] & 0x0F) * qs[code_index(b, j, blocks, 1)] + (blk[4 + j] >> 4) * qs[code_index(b, j + 16, blocks, 1)];
         }
         total += half_to_float(blk) * d[b] * (float)sum;
         mins += half_to_float(blk + 2) * s[b];
@@ -82,23 +94,21 @@ float graft_dot_q4_0_q16(const uint8_t *w, const int16_t *qs, const float *d, co
     float total = 0, offsets = 0;
     int b = 0;
 #if GRAFT_VNNI
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc = _mm512_setzero_ps();
     for (; b + 1 < blocks; b += 2) {
         const uint8_t *b0 = w + 18 * b, *b1 = b0 + 18;
         const float dw0 = half_to_float(b0), dw1 = half_to_float(b1);
-        const __m512i p0 = block_dot(nibbles_epi16(b0 + 2), qs + 32 * b);
-        const __m512i p1 = block_dot(nibbles_epi16(b1 + 2), qs + 32 * b + 32);
-        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_set1_ps(dw0 * d[b]), acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_set1_ps(dw1 * d[b + 1]), acc1);
+        const __m512i p = pair_dot(b0 + 2, b1 + 2, qs + 32 * b);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), two_scales(dw0 * d[b], dw1 * d[b + 1]), acc);
         offsets += dw0 * s[b] + dw1 * s[b + 1];
     }
-    total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    total = _mm512_reduce_add_ps(acc);
 #endif
     for (; b < blocks; b++) {
         const uint8_t *blk = w + 18 * b;
         int sum = 0;
         for (int j = 0; j < 16; j++) {
-            sum += (blk[2 + j] & 0x0F) * qs[32 * b + j] + (blk[2 + j] >> 4) * qs[32 * b + j + 16];
+            sum += (blk[2 + j] & 0x0F) * qs[code_index(b, j, blocks, 1)] + (blk[2 + j] >> 4) * qs[code_index(b, j + 16, blocks, 1)];
         }
         const float dw = half_to_float(blk);
         total += dw * d[b] * (float)sum;

@@ -10,17 +10,25 @@ public struct QuantizedActivations {
     public var scales: [Float]
     public var scaledSums: [Float]
 
-    public init(_ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+    /// Codes stored in the order the 4-bit kernels unpack nibbles (see `graft_quantize_q16`).
+    public let nibbleOrder: Bool
+
+    public init(_ x: UnsafePointer<Float>, rows: Int, cols: Int, nibbleOrder: Bool) {
         precondition(cols % 32 == 0, "activations are quantized in blocks of 32; \(cols) columns")
         self.rows = rows
         self.cols = cols
+        self.nibbleOrder = nibbleOrder
         codes = [Int16](repeating: 0, count: rows * cols)
         scales = [Float](repeating: 0, count: rows * cols / 32)
         scaledSums = scales
         codes.withUnsafeMutableBufferPointer { q in
             scales.withUnsafeMutableBufferPointer { d in
                 scaledSums.withUnsafeMutableBufferPointer { s in
-                    graft_quantize_q16(x, Int32(rows * cols), q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    for t in 0..<rows {
+                        let blocks = cols / 32
+                        graft_quantize_q16(x + t * cols, Int32(cols), q.baseAddress! + t * cols, d.baseAddress! + t * blocks,
+                                           s.baseAddress! + t * blocks, nibbleOrder ? 1 : 0)
+                    }
                 }
             }
         }
@@ -48,7 +56,7 @@ public struct QuantizedActivations {
         var total: Float = 0, offsets: Float = 0
         for b in 0..<blocks {
             let block = w + b * type.blockBytes
-            let q = codes[(t * cols + b * 32)..<(t * cols + b * 32 + 32)].map(Int.init)
+            let q = (0..<32).map { Int(codes[t * cols + codeIndex(block: b, element: $0, blocks: blocks)]) }
             let dw = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
             var sum = 0
             switch type {
@@ -72,6 +80,12 @@ public struct QuantizedActivations {
         return total + offsets
     }
 
+    /// Where element `element` of block `block` sits among a row's codes.
+    func codeIndex(block b: Int, element j: Int, blocks: Int) -> Int {
+        if !nibbleOrder || (b == blocks - 1 && blocks % 2 == 1) { return 32 * b + j }
+        return 64 * (b / 2) + (j < 16 ? 0 : 32) + 16 * (b % 2) + j % 16
+    }
+
     public static var hasVNNI: Bool { graft_kernels_have_vnni() != 0 }
 }
 
@@ -81,7 +95,7 @@ extension QuantizedMatrix {
 
     /// y[t, r] = Σ_c W[r, c]·x̃[t, c] with x̃ the 8-bit quantized activations; rows split over cores.
     public func multiplyFewQuantized(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        let xq = QuantizedActivations(x, rows: n, cols: cols)
+        let xq = QuantizedActivations(x, rows: n, cols: cols, nibbleOrder: type != .q8_0)
         let me = self
         xq.codes.withUnsafeBufferPointer { q in
             xq.scales.withUnsafeBufferPointer { d in

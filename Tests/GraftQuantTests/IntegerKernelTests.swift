@@ -12,7 +12,7 @@ import Testing
         let w = QuantizedMatrix(type: type, rows: rows, cols: cols,
                                 bytes: Quantize.row(type, (0..<(rows * cols)).map { _ in rng.nextNormal() }))
         let x = Tensor.randn([2, cols], generator: &rng)
-        let xq = QuantizedActivations(x.basePointer, rows: 2, cols: cols)
+        let xq = QuantizedActivations(x.basePointer, rows: 2, cols: cols, nibbleOrder: type != .q8_0)
         let fast = Tensor(uninitializedShape: [2, rows]), exact = Tensor(uninitializedShape: [2, rows])
         w.multiply(x.basePointer, n: 2, into: fast.basePointer, kernels: .fast)
         w.multiply(x.basePointer, n: 2, into: exact.basePointer, kernels: .exact)

@@ -15,10 +15,13 @@ extern "C" {
 #endif
 
 // Per block of 32 values: d = max|x|/32767, q = round(x/d) (half away from zero), s = d·Σq.
-void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s);
+// With `nibble_order` set, the codes of each pair of blocks (b, b+1) are stored as
+// [b 0…15, b+1 0…15, b 16…31, b+1 16…31], the order in which the Q4 kernels unpack two blocks'
+// low and high nibbles with one 256-bit operation each; a last unpaired block stays in order.
+void graft_quantize_q16(const float *x, int n, int16_t *qs, float *d, float *s, int nibble_order);
 
 // Σ over blocks of one Q4_1 row (20-byte blocks: f16 d, f16 m, 16 bytes of nibbles):
-// d_w·d_x·Σ q4·q16 + m_w·s_x.
+// d_w·d_x·Σ q4·q16 + m_w·s_x. Q4 kernels take codes in nibble order.
 float graft_dot_q4_1_q16(const uint8_t *w, const int16_t *qs, const float *d, const float *s, int blocks);
 
 // Σ over blocks of one Q4_0 row (18-byte blocks: f16 d, 16 bytes of nibbles, value q−8).

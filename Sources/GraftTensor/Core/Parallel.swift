@@ -13,7 +13,9 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<In
         body(0..<count)
         return
     }
-    let chunks = min(workers, count / grain)
+    // A few chunks per worker, claimed dynamically, so a late-starting worker does not leave
+    // the others waiting at the end of the loop.
+    let chunks = min(workers * 4, count / grain)
     let per = (count + chunks - 1) / chunks
     WorkerPool.shared.run(chunks) { c in
         let lo = c * per
