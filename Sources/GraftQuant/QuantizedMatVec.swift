@@ -7,7 +7,7 @@ extension QuantizedMatrix {
     /// y[t, r] = Σ_c W[r, c]·x[t, c] for t < n (n small); rows split over the cores.
     public func multiplyFew(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
         let blocks = cols / 32
-        var sums = [Float](repeating: 0, count: n * max(blocks, 1))
+        var sums = [Float](repeating: 0, count: type == .q4_1 ? n * blocks : 1)
         if type == .q4_1 {
             for t in 0..<n {
                 for b in 0..<blocks { sums[t * blocks + b] = Kernels.sum(x + t * cols + b * 32, 32) }
@@ -17,7 +17,8 @@ extension QuantizedMatrix {
         sums.withUnsafeBufferPointer { sb in
             let xs = sb.baseAddress!
             parallelChunks(rows, grain: 64) { range in
-                var scratch = [Float](repeating: 0, count: me.cols)
+                // Rows of types without a block kernel are dequantized into this first.
+                var scratch = [Float](repeating: 0, count: [.q4_1, .q8_0, .q4_0].contains(me.type) ? 0 : me.cols)
                 scratch.withUnsafeMutableBufferPointer { sp in
                     for r in range {
                         let w = me.row(r)

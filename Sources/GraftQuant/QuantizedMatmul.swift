@@ -20,15 +20,9 @@ extension QuantizedMatrix {
             else { multiplyFew(x, n: n, into: y) }
             return
         }
-        let tile = tileRows
-        let scratch = Tensor(uninitializedShape: [tile, cols])
-        var start = 0
-        while start < rows {
-            let count = min(tile, rows - start)
-            dequantizeTile(rows: start..<(start + count), into: scratch.basePointer)
+        forEachTile { start, count, tile in
             BLAS.sgemm(transA: false, transB: true, m: n, n: count, k: cols, a: x, lda: cols,
-                       b: scratch.basePointer, ldb: cols, c: y + start, ldc: rows)
-            start += count
+                       b: tile, ldb: cols, c: y + start, ldc: rows)
         }
     }
 
@@ -36,14 +30,22 @@ extension QuantizedMatrix {
     /// input of a frozen linear layer.
     public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
                                    accumulate: Bool = false) {
+        forEachTile { start, count, tile in
+            BLAS.sgemm(transA: false, transB: false, m: n, n: cols, k: count, a: dy + start, lda: rows,
+                       b: tile, ldb: cols, beta: (accumulate || start > 0) ? 1 : 0, c: dx, ldc: cols)
+        }
+    }
+
+    /// Calls `body(firstRow, rowCount, floats)` for consecutive tiles of rows, each dequantized
+    /// into one reused scratch buffer.
+    private func forEachTile(_ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let tile = tileRows
         let scratch = Tensor(uninitializedShape: [tile, cols])
         var start = 0
         while start < rows {
             let count = min(tile, rows - start)
             dequantizeTile(rows: start..<(start + count), into: scratch.basePointer)
-            BLAS.sgemm(transA: false, transB: false, m: n, n: cols, k: count, a: dy + start, lda: rows,
-                       b: scratch.basePointer, ldb: cols, beta: (accumulate || start > 0) ? 1 : 0, c: dx, ldc: cols)
+            body(start, count, scratch.basePointer)
             start += count
         }
     }

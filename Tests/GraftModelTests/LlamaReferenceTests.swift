@@ -74,10 +74,10 @@ import Testing
 }
 
 extension Float {
-    func logf() -> Float { Float(Foundation_log(Double(self))) }
+    func logf() -> Float { Float(referenceLog(Double(self))) }
 }
 
 #if canImport(Glibc)
 import Glibc
-func Foundation_log(_ x: Double) -> Double { Glibc.log(x) }
+func referenceLog(_ x: Double) -> Double { Glibc.log(x) }
 #endif

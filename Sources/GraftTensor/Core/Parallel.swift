@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -89,7 +90,7 @@ final class WorkerPool: @unchecked Sendable {
             work()
             while unfinished.load(ordering: .sequentiallyConsistent) > 0
                     || acknowledged.load(ordering: .sequentiallyConsistent) < helpers {
-                spinPause()
+                continue
             }
             job = nil
         }
@@ -114,7 +115,7 @@ final class WorkerPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .sequentiallyConsistent) == seen {
                 spins += 1
-                if spins < Self.spinsBeforeSleep { spinPause(); continue }
+                if spins < Self.spinsBeforeSleep { continue }
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
                 spins = 0
@@ -125,13 +126,3 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 }
-
-@inline(__always)
-private func spinPause() {
-    // An empty call the optimizer keeps: the loop re-reads the atomic each time around.
-    _ = sleepHint
-}
-
-private let sleepHint = 0
-
-import Foundation

@@ -48,7 +48,7 @@ extension Kernels {
         }
         var s = horizontalSum(acc)
         while i < n {
-            let e = Foundation_expf(a[i] - shift)
+            let e = scalarExp(a[i] - shift)
             out[i] = e
             s += e
             i += 1
@@ -58,4 +58,4 @@ extension Kernels {
 }
 
 @inline(__always)
-func Foundation_expf(_ x: Float) -> Float { expf(x) }
+func scalarExp(_ x: Float) -> Float { expf(x) }

@@ -40,26 +40,7 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
         // threading overhead dominated the decode step.
         attendFewQueries(q: qc, k: kc, v: vc, out: out, probs: probs, windows: windows, scale: s, group: group)
     } else {
-    for b in 0..<bs {
-        for h in 0..<hq {
-            let kvh = h / group
-            let qp = qc.basePointer + b * tq * ldq + h * d
-            let kp = kc.basePointer + b * tk * ldk + kvh * d
-            let vp = vc.basePointer + b * tk * ldk + kvh * d
-            let p = probs.basePointer + (b * hq + h) * tq * tk
-            BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, alpha: s, a: qp, lda: ldq, b: kp, ldb: ldk,
-                       c: p, ldc: tk)
-            for i in 0..<tq {
-                let (lo, hi) = windows[b * tq + i]
-                let row = p + i * tk
-                Kernels.softmax(row + lo, row + lo, hi - lo)
-                if lo > 0 { row.update(repeating: 0, count: lo) }
-                if hi < tk { (row + hi).update(repeating: 0, count: tk - hi) }
-            }
-            BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vp, ldb: ldk,
-                       c: out.basePointer + b * tq * ldq + h * d, ldc: ldq)
-        }
-    }
+        attendWithGEMM(q: qc, k: kc, v: vc, out: out, probs: probs, windows: windows, scale: s, group: group)
     }
 
     return Tensor.record(out, op: "attention", inputs: [q, k, v]) { g in
@@ -92,6 +73,35 @@ public func scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, mask: Att
             }
         }
         return [gq, gk, gv]
+    }
+}
+
+/// The forward for many query rows: per (batch, head) scores = scale·Q Kᵀ and output = P V as
+/// GEMMs on strided views of the [B, T, H, D] layouts, with a windowed softmax in between.
+private func attendWithGEMM(q: Tensor, k: Tensor, v: Tensor, out: Tensor, probs: Tensor, windows: [(Int, Int)],
+                            scale: Float, group: Int) {
+    let (bs, tq, hq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
+    let (tk, hkv) = (k.shape[1], k.shape[2])
+    let ldq = hq * d, ldk = hkv * d
+    for b in 0..<bs {
+        for h in 0..<hq {
+            let kvh = h / group
+            let qp = q.basePointer + b * tq * ldq + h * d
+            let kp = k.basePointer + b * tk * ldk + kvh * d
+            let vp = v.basePointer + b * tk * ldk + kvh * d
+            let p = probs.basePointer + (b * hq + h) * tq * tk
+            BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, alpha: scale, a: qp, lda: ldq, b: kp, ldb: ldk,
+                       c: p, ldc: tk)
+            for i in 0..<tq {
+                let (lo, hi) = windows[b * tq + i]
+                let row = p + i * tk
+                Kernels.softmax(row + lo, row + lo, hi - lo)
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if hi < tk { (row + hi).update(repeating: 0, count: tk - hi) }
+            }
+            BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vp, ldb: ldk,
+                       c: out.basePointer + b * tq * ldq + h * d, ldc: ldq)
+        }
     }
 }
 
