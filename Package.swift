@@ -12,16 +12,31 @@ let package = Package(
         .library(name: "GraftQuant", targets: ["GraftQuant"]),
         .library(name: "GraftFormats", targets: ["GraftFormats"]),
         .library(name: "GraftModel", targets: ["GraftModel"]),
+        .library(name: "GraftData", targets: ["GraftData"]),
         .library(name: "GraftTrain", targets: ["GraftTrain"]),
+        .library(name: "GraftAdapters", targets: ["GraftAdapters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
             name: "CBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Checkpoints: the HDF5 C library (Debian's serial build; headers in hdf5/serial).
+        .systemLibrary(
+            name: "CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        // SHA-256 of base models (OpenSSL's libcrypto, with the CPU's SHA instructions).
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
         .target(
             name: "GraftTensor",
@@ -42,21 +57,27 @@ let package = Package(
             dependencies: ["GraftTensor", "CBLAS", "CGraftKernels"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
         ),
-        .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant"]),
+        .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant", "CHDF5", "CLibCrypto"]),
         .target(name: "GraftModel", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats"]),
         // Process setup shared by the executables (BLAS kernel choice).
         .target(name: "GraftRuntime", dependencies: ["GraftTensor"]),
-        .target(name: "GraftTrain", dependencies: ["GraftTensor"]),
+        // Recipes (TOML), JSONL datasets, prompt masking, packing and batches.
+        .target(name: "GraftData", dependencies: [
+            "GraftFormats", "GraftTensor", .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftData"]),
+        // Trained adapters on disk (and, next, the registry, merge and PEFT / GGUF LoRA export).
+        .target(name: "GraftAdapters", dependencies: ["GraftTensor", "GraftFormats", "GraftModel"]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftTrain", "GraftData", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
@@ -64,6 +85,7 @@ let package = Package(
         .testTarget(name: "GraftQuantTests", dependencies: ["GraftQuant", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftQuant", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats"]),
+        .testTarget(name: "GraftDataTests", dependencies: ["GraftData", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant"]),
     ]
 )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages Graft builds against, only those that are missing:
-# libopenblas-dev (matrix products), libhdf5-dev (checkpoints), pkg-config (finds both).
+# libopenblas-dev (matrix products), libhdf5-dev (checkpoints), libssl-dev (SHA-256 of base
+# models), pkg-config (finds them).
 set -euo pipefail
 needed=()
-for pkg in libopenblas-dev libhdf5-dev pkg-config; do
+for pkg in libopenblas-dev libhdf5-dev libssl-dev pkg-config; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         needed+=("$pkg")
     fi

@@ -20,6 +20,12 @@ public final class LlamaModel {
     public let file: GGUFFile?
     /// The arithmetic of the frozen matrix products (see `KernelMode`); training needs `.exact`.
     public var kernels: KernelMode = .exact
+    /// Recompute each block's activations in the backward pass instead of keeping them
+    /// (training memory: one block's intermediates instead of all of them).
+    public var recomputeBlocks = false
+    /// The adapters' dropout stream, replayed when a block is recomputed so both runs draw the
+    /// same masks.
+    public var dropoutSource: DropoutSource?
 
     public init(config: LlamaConfig, weights: LlamaWeights, file: GGUFFile? = nil) {
         self.config = config
@@ -51,7 +57,11 @@ public final class LlamaModel {
         let pos = positions ?? (0..<t).map { Int32(start + $0) }
         var h = embed(tokens, shape: [batch, t])
         for (i, block) in weights.blocks.enumerated() {
-            h = blockForward(h, block, layer: i, positions: pos, mask: mask, cache: cache)
+            if recomputeBlocks && cache == nil && GradMode.isEnabled {
+                h = recomputedBlock(h, block, layer: i, positions: pos, mask: mask)
+            } else {
+                h = blockForward(h, block, layer: i, positions: pos, mask: mask, cache: cache)
+            }
         }
         cache?.commit(t)
         return rmsNorm(h, weight: weights.outputNorm, eps: config.rmsNormEps)
@@ -74,6 +84,25 @@ public final class LlamaModel {
             weights.embedding.dequantize(rows: Int(id)..<(Int(id) + 1), into: out.basePointer + i * d)
         }
         return out
+    }
+
+    /// One block under `recomputed`, with the dropout stream rewound for the second run and
+    /// put back where the first run left it afterwards.
+    func recomputedBlock(_ x: Tensor, _ w: LlamaBlockWeights, layer: Int, positions: [Int32], mask: AttentionMask) -> Tensor {
+        let parameters = LoRATarget.allCases.flatMap { (w[$0] as? LoRALinear)?.parameters ?? [] }
+        let source = dropoutSource
+        var streamAtStart: RandomGenerator?
+        return recomputed(x, parameters: parameters) { [self] input in
+            guard let source else { return blockForward(input, w, layer: layer, positions: positions, mask: mask, cache: nil) }
+            guard let start = streamAtStart else {
+                streamAtStart = source.generator
+                return blockForward(input, w, layer: layer, positions: positions, mask: mask, cache: nil)
+            }
+            let after = source.generator
+            source.generator = start
+            defer { source.generator = after }
+            return blockForward(input, w, layer: layer, positions: positions, mask: mask, cache: nil)
+        }
     }
 
     func blockForward(_ x: Tensor, _ w: LlamaBlockWeights, layer: Int, positions: [Int32], mask: AttentionMask,

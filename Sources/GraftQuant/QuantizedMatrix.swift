@@ -39,13 +39,6 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public func dequantize(rows range: Range<Int>, into dst: UnsafeMutablePointer<Float>) {
         for (i, r) in range.enumerated() { DequantizeFast.row(type, row(r), dst + i * cols, count: cols) }
     }
-
-    /// The whole matrix as a Float32 tensor, for tests and for merging adapters.
-    public func dequantized() -> Tensor {
-        let t = Tensor(uninitializedShape: [rows, cols])
-        dequantize(rows: 0..<rows, into: t.basePointer)
-        return t
-    }
 }
 
 /// Heap bytes with a stable address.

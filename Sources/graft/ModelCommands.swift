@@ -1,3 +1,4 @@
+import GraftAdapters
 import ArgumentParser
 import Foundation
 import GraftFormats
@@ -34,6 +35,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "exact | fast") var kernels: KernelMode = .fast
+    @Option(help: "A trained adapter's folder (from `graft train`), applied to the model.") var adapter: String?
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
@@ -45,6 +47,7 @@ struct Generate: ParsableCommand {
         let start = Date()
         let lm = try LanguageModel(path: model)
         lm.model.kernels = kernels
+        if let adapter { try AdapterDirectory(path: adapter).attach(to: lm.model, baseSHA256: ContentHash.sha256(path: model)) }
         let text = chat ? try lm.chatPrompt(prompt) : prompt
         let ids = lm.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }

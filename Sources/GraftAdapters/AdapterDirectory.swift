@@ -1,0 +1,74 @@
+import Foundation
+import GraftFormats
+import GraftModel
+import GraftTensor
+
+/// A trained adapter on disk: `adapter.safetensors` (PEFT's tensor keys, Float32) and
+/// `adapter.json` (the LoRA settings, the base model's SHA-256 and file name, and the row order
+/// of q/k projections). Loading checks the base's hash, so an adapter is never applied to a
+/// model it was not trained on.
+public struct AdapterDirectory {
+    public struct Manifest: Codable, Equatable, Sendable {
+        public var format = "graft-adapter-1"
+        public var name: String
+        public var baseSHA256: String
+        public var baseFile: String
+        public var lora: LoRAConfig
+        /// "gguf": q_proj/k_proj rows follow the GGUF base's permuted (adjacent-pair RoPE) order.
+        public var qkRowOrder = "gguf"
+        public var trainedSteps: Int
+
+        public init(name: String, baseSHA256: String, baseFile: String, lora: LoRAConfig, trainedSteps: Int) {
+            self.name = name
+            self.baseSHA256 = baseSHA256
+            self.baseFile = baseFile
+            self.lora = lora
+            self.trainedSteps = trainedSteps
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case format, name, lora
+            case baseSHA256 = "base_sha256", baseFile = "base_file", qkRowOrder = "qk_row_order", trainedSteps = "trained_steps"
+        }
+    }
+
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    var tensorsPath: String { (path as NSString).appendingPathComponent("adapter.safetensors") }
+    var manifestPath: String { (path as NSString).appendingPathComponent("adapter.json") }
+
+    /// Writes the adapter's weights and manifest (each file atomically).
+    public func write(_ adapters: LoRAAdapterSet, manifest: Manifest) throws(FormatError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        catch { throw .io(path: path, reason: "cannot create the adapter folder: \(error.localizedDescription)") }
+        var tensors: [String: Tensor] = [:]
+        for (name, t) in adapters.namedParameters { tensors[name] = t.detached() }
+        try SafetensorsFile.write(tensors, metadata: ["format": "pt", "graft": manifest.format], to: tensorsPath)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let json = try? encoder.encode(manifest) else { throw .invalid(path: manifestPath, field: "manifest", reason: "cannot encode") }
+        try AtomicFile.write(json, to: manifestPath)
+    }
+
+    public func readManifest() throws(FormatError) -> Manifest {
+        guard let data = FileManager.default.contents(atPath: manifestPath) else { throw .io(path: manifestPath, reason: "no such file") }
+        do { return try JSONDecoder().decode(Manifest.self, from: data) }
+        catch { throw .invalid(path: manifestPath, field: "manifest", reason: "\(error)") }
+    }
+
+    /// Attaches the saved adapter to `model`, whose file must have the manifest's SHA-256.
+    @discardableResult
+    public func attach(to model: LlamaModel, baseSHA256: String) throws -> LoRAAdapterSet {
+        let manifest = try readManifest()
+        guard manifest.baseSHA256 == baseSHA256 else {
+            throw FormatError.invalid(path: manifestPath, field: "base_sha256",
+                                      reason: "the adapter was trained on \(manifest.baseFile) (\(manifest.baseSHA256.prefix(12))…), not on this model (\(baseSHA256.prefix(12))…)")
+        }
+        let file = try SafetensorsFile(path: tensorsPath)
+        var weights: [String: Tensor] = [:]
+        for name in file.names { weights[name] = try file.tensor(name) }
+        return try model.attachLoRA(manifest.lora, weights: weights)
+    }
+}
