@@ -17,6 +17,18 @@ public struct Batch: Sendable, Equatable {
     public var targetCount: Int { targets.reduce(0) { $0 + ($1 == Self.ignored ? 0 : 1) } }
     /// Tokens that are not padding.
     public var realTokens: Int
+
+    public init(rows: Int, length: Int, tokens: [Int32], targets: [Int32], positions: [Int32], segments: [Int32], realTokens: Int) {
+        precondition([tokens.count, targets.count, positions.count, segments.count].allSatisfy { $0 == rows * length },
+                     "a batch of \(rows)×\(length) needs that many tokens, targets, positions and segments")
+        self.rows = rows
+        self.length = length
+        self.tokens = tokens
+        self.targets = targets
+        self.positions = positions
+        self.segments = segments
+        self.realTokens = realTokens
+    }
 }
 
 /// Lays examples out in rows. With packing, examples are placed in order into rows of
@@ -58,30 +70,32 @@ public struct Packer: Sendable {
     /// longest example among them.
     public func batch(_ rows: [[TokenizedExample]]) -> Batch {
         let width = packing ? length : rows.map { $0.reduce(0) { $0 + $1.tokens.count } }.max() ?? 1
-        var b = Batch(rows: rows.count, length: width, tokens: [], targets: [], positions: [], segments: [], realTokens: 0)
-        b.tokens.reserveCapacity(rows.count * width)
+        var tokens: [Int32] = [], targets: [Int32] = [], positions: [Int32] = [], segments: [Int32] = []
+        var realTokens = 0
+        tokens.reserveCapacity(rows.count * width)
         for row in rows {
             var segment: Int32 = 0
             var used = 0
             for e in row {
                 for i in 0..<e.tokens.count {
-                    b.tokens.append(e.tokens[i])
+                    tokens.append(e.tokens[i])
                     let next = i + 1
-                    b.targets.append(next < e.tokens.count && e.isTarget[next] ? e.tokens[next] : Batch.ignored)
-                    b.positions.append(Int32(i))
-                    b.segments.append(segment)
+                    targets.append(next < e.tokens.count && e.isTarget[next] ? e.tokens[next] : Batch.ignored)
+                    positions.append(Int32(i))
+                    segments.append(segment)
                 }
                 used += e.tokens.count
                 segment += 1
             }
-            b.realTokens += used
+            realTokens += used
             for i in 0..<(width - used) {
-                b.tokens.append(padToken)
-                b.targets.append(Batch.ignored)
-                b.positions.append(Int32(i))
-                b.segments.append(segment)
+                tokens.append(padToken)
+                targets.append(Batch.ignored)
+                positions.append(Int32(i))
+                segments.append(segment)
             }
         }
-        return b
+        return Batch(rows: rows.count, length: width, tokens: tokens, targets: targets, positions: positions,
+                     segments: segments, realTokens: realTokens)
     }
 }

@@ -58,19 +58,23 @@ public enum DynamicMap {
             let points = linspace(0.1, 1, count)
             let means = (0..<(count - 1)).map { (points[$0] + points[$0 + 1]) / 2 }
             let scale = pow10(i - (maxExponentBits - 1))
-            for m in means { v.append(Float(Double(scale) * Double(m))); v.append(-Float(Double(scale) * Double(m))) }
+            for m in means { v.append(scale * m); v.append(-(scale * m)) }   // float32 products, as torch
         }
         v.append(0)
         v.append(1)
         return v.sorted()
     }()
 
-    /// torch.linspace in float32 (start + step·i for the first half, end − step·(n−1−i) after).
-    static func linspace(_ start: Float, _ end: Float, _ n: Int) -> [Float] {
-        guard n > 1 else { return [start] }
-        let step = (end - start) / Float(n - 1)
+    /// torch.linspace(0.1, 1, n) in float32 as its CPU kernel computes it: the step from the
+    /// double arguments, rounded once; then fused start + step·i for the first half and
+    /// end − step·(n−1−i) for the second.
+    static func linspace(_ start: Double, _ end: Double, _ n: Int) -> [Float] {
+        guard n > 1 else { return [Float(start)] }
+        let step = Float((end - start) / Double(n - 1))
         let half = n / 2
-        return (0..<n).map { i in i < half ? start + step * Float(i) : end - step * Float(n - 1 - i) }
+        return (0..<n).map { i in
+            i < half ? Float(start).addingProduct(step, Float(i)) : Float(end).addingProduct(-step, Float(n - 1 - i))
+        }
     }
 
     static func pow10(_ e: Int) -> Float {
