@@ -27,9 +27,12 @@ test: deps model
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
 
-## run: train a tiny transformer on a toy text and show its loss falling
+## run: train the default recipe (a text-to-SQL adapter on SmolLM2, a few minutes) and show the
+## base's and the adapted model's answers to held-out questions side by side
 run: build model
-	$(BIN)/graft toy-train
+	rm -rf runs/sql adapters/sql
+	$(BIN)/graft train Recipes/default.toml
+	$(BIN)/graft compare --model $(MODEL) --adapter adapters/sql --prompts Datasets/sql/heldout.json
 
 ## bench: benchmarks, each against its peer measured in the same run
 bench: build model

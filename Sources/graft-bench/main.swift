@@ -2,8 +2,8 @@ import Foundation
 import GraftRuntime
 import GraftTensor
 
-/// `graft-bench [tensor|kernels|model|fuzz] [--repeats N]`: benchmarks that print ratios against a
-/// peer measured in the same run (`make bench` runs tensor, kernels and model), and the 100,000-case
+/// `graft-bench [tensor|kernels|model|train|fuzz] [--repeats N]`: benchmarks that print ratios against a
+/// peer measured in the same run (`make bench` runs tensor, kernels, model and train), and the 100,000-case
 /// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
 print("OpenBLAS kernels: \(BLAS.coreName)")
@@ -13,7 +13,7 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
     repeats = r
     args.removeSubrange(i...(i + 1))
 }
-let suites = args.isEmpty ? ["tensor", "kernels", "model"] : args
+let suites = args.isEmpty ? ["tensor", "kernels", "model", "train"] : args
 for suite in suites {
     switch suite {
     case "tensor": TensorBench.run(repeats: repeats)
@@ -28,8 +28,18 @@ for suite in suites {
             FileHandle.standardError.write(Data("graft-bench: model: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }
+    case "train":
+        do { try TrainBench.run(steps: 5) } catch {
+            FileHandle.standardError.write(Data("graft-bench: train: \(error) (run `make model` first)\n".utf8))
+            exit(1)
+        }
+    case "train-worker":
+        // The measured process of the train suite: graft-bench train-worker STEPS RECOMPUTE(0|1)
+        guard args.count == 3, let steps = Int(args[1]) else { exit(2) }
+        do { try TrainBench.work(steps: steps, recompute: args[2] == "1") } catch { exit(1) }
+        exit(0)
     default:
-        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, fuzz\n".utf8))
+        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, train, fuzz\n".utf8))
         exit(2)
     }
 }

@@ -25,6 +25,10 @@ struct Train: ParsableCommand {
         let session = try TrainingSession(recipe: recipe, steps: steps)
         progress.show(.prepared(session.summary))
         var resumedAt: Int?
+        if !resume, let existing = session.checkpoints.latest {
+            throw ValidationError("\(recipe.checkpoint.dir) already holds a run (checkpoint at step \(existing.step)): "
+                                  + "pass --resume to continue it, or remove the folder to start over")
+        }
         if resume {
             let (step, path) = try session.resumeLatest()
             resumedAt = step
