@@ -7,6 +7,8 @@ public final class KVCache {
     public private(set) var length = 0
     let keys: [Tensor]
     let values: [Tensor]
+    /// The keys again, `[kvHeads, headDim, capacity]`, for decode attention (`cachedAttention`).
+    let transposedKeys: [Tensor]
     let kvHeads: Int
     let headDim: Int
 
@@ -16,6 +18,7 @@ public final class KVCache {
         headDim = config.headDim
         keys = (0..<config.layerCount).map { _ in Tensor.zeros([capacity, config.kvHeadCount, config.headDim]) }
         values = (0..<config.layerCount).map { _ in Tensor.zeros([capacity, config.kvHeadCount, config.headDim]) }
+        transposedKeys = (0..<config.layerCount).map { _ in Tensor.zeros([config.kvHeadCount, config.headDim, capacity]) }
     }
 
     /// Room left for new tokens.
@@ -33,6 +36,10 @@ public final class KVCache {
         let kc = k.contiguous(), vc = v.contiguous()
         (keys[layer].basePointer + length * row).update(from: kc.basePointer, count: n * row)
         (values[layer].basePointer + length * row).update(from: vc.basePointer, count: n * row)
+        let kt = transposedKeys[layer].basePointer
+        for t in 0..<n {
+            for e in 0..<row { kt[e * capacity + length + t] = kc.basePointer[t * row + e] }
+        }
         let total = length + n
         let shape = [1, total, kvHeads, headDim]
         let strides = Shape.contiguousStrides(shape)

@@ -114,7 +114,13 @@ public final class LlamaModel {
         var k = rope(w.k(a, kernels: kernels).reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
         var v = w.v(a, kernels: kernels).reshaped([b, t, kvHeads, hd])
         if let cache { (k, v) = cache.append(layer: layer, k: k, v: v) }
-        let attention = scaledDotProductAttention(q: q, k: k, v: v, mask: mask).reshaped([b, t, heads * hd])
+        let attention: Tensor
+        if let cache, t <= 4, !q.requiresGrad, case .causal = mask {
+            attention = cachedAttention(q: q, transposedKeys: cache.transposedKeys[layer], values: cache.values[layer],
+                                        length: cache.length + t).reshaped([b, t, heads * hd])
+        } else {
+            attention = scaledDotProductAttention(q: q, k: k, v: v, mask: mask).reshaped([b, t, heads * hd])
+        }
         let h = x + w.o(attention, kernels: kernels)
         let f = rmsNorm(h, weight: w.mlpNorm, eps: config.rmsNormEps)
         return h + w.down(w.gate(f, kernels: kernels).silu() * w.up(f, kernels: kernels), kernels: kernels)

@@ -101,10 +101,26 @@ extension QuantizedMatrix {
             xq.scales.withUnsafeBufferPointer { d in
                 xq.scaledSums.withUnsafeBufferPointer { s in
                     let (qp, dp, sp) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    let blocks = cols / 32
                     parallelChunks(rows, grain: 64) { range in
-                        for r in range {
-                            let w = me.row(r)
-                            for t in 0..<n { y[t * me.rows + r] = xq.dot(me.type, w, row: t, q: qp, d: dp, s: sp) }
+                        switch me.type {
+                        case .q4_1, .q8_0:
+                            // Whole runs of rows per call, four rows at a time in the kernel.
+                            for t in 0..<n {
+                                let (qt, dt, st) = (qp + t * me.cols, dp + t * blocks, sp + t * blocks)
+                                let w = me.row(range.lowerBound).assumingMemoryBound(to: UInt8.self)
+                                let out = y + t * me.rows + range.lowerBound
+                                if me.type == .q4_1 {
+                                    graft_matvec_q4_1_q16(w, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
+                                } else {
+                                    graft_matvec_q8_0_q16(w, me.rowBytes, Int32(range.count), qt, dt, Int32(blocks), out)
+                                }
+                            }
+                        default:
+                            for r in range {
+                                let w = me.row(r)
+                                for t in 0..<n { y[t * me.rows + r] = xq.dot(me.type, w, row: t, q: qp, d: dp, s: sp) }
+                            }
                         }
                     }
                 }

@@ -123,3 +123,28 @@ import Glibc
 }
 
 func referenceLog(_ x: Float) -> Float { logf(x) }
+
+/// Decode attention over a transposed key cache equals the reference attention over the same
+/// keys (causal, grouped heads), at lengths that are and are not multiples of 16.
+@Suite struct CachedAttentionTests {
+    @Test(arguments: [(1, 1), (1, 16), (1, 37), (3, 40), (2, 48)])
+    func equalsReferenceAttention(_ tq: Int, _ length: Int) {
+        var rng = RandomGenerator(seed: UInt64(length))
+        let (hq, hkv, d, capacity) = (6, 2, 8, 48)
+        let keys = Tensor.randn([1, length, hkv, d], generator: &rng)
+        let values = Tensor.randn([1, length, hkv, d], generator: &rng)
+        let q = Tensor.randn([1, tq, hq, d], generator: &rng)
+        let kt = Tensor.zeros([hkv, d, capacity]), vCache = Tensor.zeros([capacity, hkv, d])
+        for t in 0..<length {
+            for h in 0..<hkv {
+                for c in 0..<d {
+                    kt.basePointer[(h * d + c) * capacity + t] = keys.basePointer[(t * hkv + h) * d + c]
+                    vCache.basePointer[(t * hkv + h) * d + c] = values.basePointer[(t * hkv + h) * d + c]
+                }
+            }
+        }
+        let expected = scaledDotProductAttention(q: q, k: keys, v: values, mask: .causal).toArray()
+        let got = cachedAttention(q: q, transposedKeys: kt, values: vCache, length: length).toArray()
+        #expect(zip(got, expected).allSatisfy { abs($0 - $1) <= 1e-5 })
+    }
+}

@@ -30,6 +30,14 @@ float graft_dot_q4_0_q16(const uint8_t *w, const int16_t *qs, const float *d, co
 // Σ over blocks of one Q8_0 row (34-byte blocks: f16 d, 32 int8).
 float graft_dot_q8_0_q16(const uint8_t *w, const int16_t *qs, const float *d, int blocks);
 
+// y[r] for `rows` consecutive rows `row_bytes` apart: the sums of graft_dot_q4_1_q16 /
+// graft_dot_q8_0_q16 (up to float rounding order), four rows at a time.
+#include <stddef.h>
+void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                           const float *s, int blocks, float *y);
+void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                           int blocks, float *y);
+
 // 1 when the vpdpwssd path was compiled in, 0 for the portable one.
 int graft_kernels_have_vnni(void);
 

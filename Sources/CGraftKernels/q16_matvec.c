@@ -1,0 +1,96 @@
+// Matrix × vector over many rows at once for decoding: the same sums as the per-row dot kernels
+// in q16_dot.c (graft_dot_*), with four rows processed together so each activation load, each
+// activation scale and the loop overhead serve four rows, and with no call per row.
+#include "graft_kernels.h"
+#include <string.h>
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#include <immintrin.h>
+#define GRAFT_VNNI 1
+#else
+#define GRAFT_VNNI 0
+#endif
+
+#if GRAFT_VNNI
+static inline float h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// Σ q_w·q_x for two Q4 blocks (16 nibble bytes at q0 and q1) against codes in nibble order.
+static inline __m512i pair_dot4(const uint8_t *q0, const uint8_t *q1, __m512i xlo, __m512i xhi) {
+    const __m256i bytes = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1), _mm_loadu_si128((const __m128i *)q0));
+    const __m256i mask = _mm256_set1_epi8(0x0F);
+    const __m512i lo = _mm512_cvtepu8_epi16(_mm256_and_si256(bytes, mask));
+    const __m512i hi = _mm512_cvtepu8_epi16(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask));
+    return _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, xlo), hi, xhi);
+}
+
+static inline __m512 pair_scales(float a, float b) {
+    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
+}
+
+// Horizontal sums of four accumulators, as one 128-bit vector [Σa, Σb, Σc, Σd].
+static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    // 512 → 256: add halves.
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
+    __m256 ab = _mm256_hadd_ps(a8, b8);   // a01 a23 b01 b23 | a45 a67 b45 b67
+    __m256 cd = _mm256_hadd_ps(c8, d8);
+    __m256 abcd = _mm256_hadd_ps(ab, cd); // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+#endif
+
+void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                           const float *s, int blocks, float *y) {
+    int r = 0;
+#if GRAFT_VNNI
+    if (blocks % 2 == 0) {
+        for (; r + 4 <= rows; r += 4) {
+            const uint8_t *w0 = w + (size_t)r * row_bytes;
+            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            float mins[4] = {0, 0, 0, 0};
+            for (int b = 0; b < blocks; b += 2) {
+                const __m512i xlo = _mm512_loadu_si512((const void *)(qs + 32 * b));
+                const __m512i xhi = _mm512_loadu_si512((const void *)(qs + 32 * b + 32));
+                const float d0 = d[b], d1 = d[b + 1], s0 = s[b], s1 = s[b + 1];
+                for (int k = 0; k < 4; k++) {
+                    const uint8_t *b0 = w0 + (size_t)k * row_bytes + 20 * b, *b1 = b0 + 20;
+                    const __m512i p = pair_dot4(b0 + 4, b1 + 4, xlo, xhi);
+                    acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), pair_scales(h2f(b0) * d0, h2f(b1) * d1), acc[k]);
+                    mins[k] += h2f(b0 + 2) * s0 + h2f(b1 + 2) * s1;
+                }
+            }
+            const __m128 sums = _mm_add_ps(reduce4(acc[0], acc[1], acc[2], acc[3]), _mm_loadu_ps(mins));
+            _mm_storeu_ps(y + r, sums);
+        }
+    }
+#endif
+    for (; r < rows; r++) y[r] = graft_dot_q4_1_q16(w + (size_t)r * row_bytes, qs, d, s, blocks);
+}
+
+void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                           int blocks, float *y) {
+    int r = 0;
+#if GRAFT_VNNI
+    for (; r + 4 <= rows; r += 4) {
+        const uint8_t *w0 = w + (size_t)r * row_bytes;
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int b = 0; b < blocks; b++) {
+            const __m512i x = _mm512_loadu_si512((const void *)(qs + 32 * b));
+            const float db = d[b];
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *blk = w0 + (size_t)k * row_bytes + 34 * b;
+                const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(blk + 2)));
+                const __m512i p = _mm512_dpwssd_epi32(_mm512_setzero_si512(), wv, x);
+                acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(h2f(blk) * db), acc[k]);
+            }
+        }
+        _mm_storeu_ps(y + r, reduce4(acc[0], acc[1], acc[2], acc[3]));
+    }
+#endif
+    for (; r < rows; r++) y[r] = graft_dot_q8_0_q16(w + (size_t)r * row_bytes, qs, d, blocks);
+}
