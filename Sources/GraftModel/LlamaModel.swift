@@ -110,9 +110,10 @@ public final class LlamaModel {
         let (b, t) = (x.shape[0], x.shape[1])
         let (heads, kvHeads, hd) = (config.headCount, config.kvHeadCount, config.headDim)
         let a = rmsNorm(x, weight: w.attentionNorm, eps: config.rmsNormEps)
-        let q = rope(w.q(a, kernels: kernels).reshaped([b, t, heads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
-        var k = rope(w.k(a, kernels: kernels).reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
-        var v = w.v(a, kernels: kernels).reshaped([b, t, kvHeads, hd])
+        let qkv = project(a, [w.q, w.k, w.v])
+        let q = rope(qkv[0].reshaped([b, t, heads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var k = rope(qkv[1].reshaped([b, t, kvHeads, hd]), positions: positions, base: config.ropeTheta, layout: config.ropeLayout)
+        var v = qkv[2].reshaped([b, t, kvHeads, hd])
         if let cache { (k, v) = cache.append(layer: layer, k: k, v: v) }
         let attention: Tensor
         if let cache, t <= 4, !q.requiresGrad, case .causal = mask {
@@ -123,6 +124,26 @@ public final class LlamaModel {
         }
         let h = x + w.o(attention, kernels: kernels)
         let f = rmsNorm(h, weight: w.mlpNorm, eps: config.rmsNormEps)
-        return h + w.down(w.gate(f, kernels: kernels).silu() * w.up(f, kernels: kernels), kernels: kernels)
+        let gateUp = project(f, [w.gate, w.up])
+        return h + w.down(gateUp[0].silu() * gateUp[1], kernels: kernels)
+    }
+
+    /// Several projections of the same input. When decoding with the fast kernels through frozen
+    /// quantized layers, they run as one parallel loop over all their rows with the activations
+    /// quantized once (one hand-off to the other core instead of one per projection).
+    func project(_ x: Tensor, _ layers: [any LinearLayer]) -> [Tensor] {
+        let cols = x.shape.last ?? 0
+        let n = x.count / max(cols, 1)
+        if kernels == .fast, n <= QuantizedMatrix.fewRowsLimit, !x.requiresGrad {
+            let matrices = layers.compactMap { ($0 as? FrozenLinear)?.weight as? QuantizedMatrix }
+            if matrices.count == layers.count {
+                let input = x.contiguous()
+                let outputs = matrices.map { Tensor(uninitializedShape: Array(x.shape.dropLast()) + [$0.rows]) }
+                if QuantizedMatrix.multiplyFewQuantized(matrices, input.basePointer, n: n, into: outputs.map(\.basePointer)) {
+                    return outputs
+                }
+            }
+        }
+        return layers.map { $0(x, kernels: kernels) }
     }
 }

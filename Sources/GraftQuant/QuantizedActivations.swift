@@ -93,16 +93,50 @@ extension QuantizedMatrix {
     /// Whether `fast` has an integer kernel for this matrix's type.
     public var hasIntegerKernel: Bool { [.q4_0, .q4_1, .q8_0].contains(type) }
 
-    /// y[t, r] = Σ_c W[r, c]·x̃[t, c] with x̃ the 8-bit quantized activations; rows split over cores.
+    /// Whether the integer kernel wants activation codes in nibble order (the 4-bit types).
+    var wantsNibbleOrder: Bool { type != .q8_0 }
+
+    /// y[t, r] = Σ_c W[r, c]·x̃[t, c] with x̃ the 16-bit quantized activations; rows split over cores.
     public func multiplyFewQuantized(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
-        let xq = QuantizedActivations(x, rows: n, cols: cols, nibbleOrder: type != .q8_0)
+        let xq = QuantizedActivations(x, rows: n, cols: cols, nibbleOrder: wantsNibbleOrder)
+        multiplyFewQuantized(xq, rows: 0..<rows, into: y)
+    }
+
+    /// Several matrices that read the same input (a block's q, k and v; gate and up) in one
+    /// parallel loop over all their rows, with the activations quantized once: one hand-off to
+    /// the other core instead of one per matrix. Returns false (doing nothing) when the
+    /// matrices cannot share it (no integer kernel, other input sizes, other code orders).
+    public static func multiplyFewQuantized(_ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int,
+                                            into outputs: [UnsafeMutablePointer<Float>]) -> Bool {
+        guard let first = matrices.first, matrices.allSatisfy({
+            $0.hasIntegerKernel && $0.cols == first.cols && $0.wantsNibbleOrder == first.wantsNibbleOrder
+        }) else { return false }
+        let xq = QuantizedActivations(x, rows: n, cols: first.cols, nibbleOrder: first.wantsNibbleOrder)
+        var starts = [0]
+        for m in matrices { starts.append(starts.last! + m.rows) }
+        let total = starts.last!
+        parallelChunks(total, grain: 64) { range in
+            for (i, m) in matrices.enumerated() {
+                let lo = max(range.lowerBound, starts[i]) - starts[i], hi = min(range.upperBound, starts[i + 1]) - starts[i]
+                if lo < hi { m.multiplyFewQuantized(xq, rows: lo..<hi, into: outputs[i], parallel: false) }
+            }
+        }
+        return true
+    }
+
+    /// Rows `range` of y = W·x̃ for already quantized activations, split over the cores unless
+    /// `parallel` is off (the caller is already one of several workers).
+    func multiplyFewQuantized(_ xq: QuantizedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>,
+                              parallel: Bool = true) {
+        let n = xq.rows
         let me = self
         xq.codes.withUnsafeBufferPointer { q in
             xq.scales.withUnsafeBufferPointer { d in
                 xq.scaledSums.withUnsafeBufferPointer { s in
                     let (qp, dp, sp) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
                     let blocks = cols / 32
-                    parallelChunks(rows, grain: 64) { range in
+                    let work = { (local: Range<Int>) in
+                        let range = (range.lowerBound + local.lowerBound)..<(range.lowerBound + local.upperBound)
                         switch me.type {
                         case .q4_1, .q8_0:
                             // Whole runs of rows per call, four rows at a time in the kernel.
@@ -123,6 +157,7 @@ extension QuantizedMatrix {
                             }
                         }
                     }
+                    if parallel { parallelChunks(range.count, grain: 64, work) } else { work(0..<range.count) }
                 }
             }
         }

@@ -20,41 +20,39 @@ public func cachedAttention(q: Tensor, transposedKeys: Tensor, values: Tensor, l
     let out = Tensor(uninitializedShape: [1, tq, hq, d])
     let (pq, pk, pv, po) = (qc.basePointer, transposedKeys.basePointer, values.basePointer, out.basePointer)
     let blocks16 = (length + 15) / 16
-    parallelChunks(hkv * tq, grain: 1) { range in
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * blocks16 * 16)
+    // One work item per (query, head): with one new token and 9 heads over 3 KV heads, items
+    // per KV head (3) would leave one of two cores idle a third of the time.
+    parallelChunks(tq * hq, grain: 1) { range in
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: blocks16 * 16)
         defer { scores.deallocate() }
         for item in range {
-            let (kvh, i) = (item / tq, item % tq)
+            let (i, h) = (item / hq, item % hq)
+            let kvh = h / group
             let visible = length - tq + i + 1
             let kt = pk + kvh * d * capacity
-            // Scores, 16 keys at a time, for all query heads of this KV head.
+            let query = pq + (i * hq + h) * d
+            // Scores, 16 keys at a time.
             var j = 0
             while j < visible {
-                for h in 0..<group {
-                    let query = pq + i * hq * d + (kvh * group + h) * d
-                    var acc = SIMD16<Float>(repeating: 0)
-                    if j + 16 <= capacity {
-                        for c in 0..<d {
-                            acc.addProduct(SIMD16(repeating: query[c]), UnsafeRawPointer(kt + c * capacity + j).loadUnaligned(as: SIMD16<Float>.self))
-                        }
-                    } else {
-                        for lane in 0..<min(16, capacity - j) {
-                            var sum: Float = 0
-                            for c in 0..<d { sum += query[c] * kt[c * capacity + j + lane] }
-                            acc[lane] = sum
-                        }
+                var acc = SIMD16<Float>(repeating: 0)
+                if j + 16 <= capacity {
+                    for c in 0..<d {
+                        acc.addProduct(SIMD16(repeating: query[c]), UnsafeRawPointer(kt + c * capacity + j).loadUnaligned(as: SIMD16<Float>.self))
                     }
-                    UnsafeMutableRawPointer(scores + h * blocks16 * 16 + j).storeBytes(of: acc * s, as: SIMD16<Float>.self)
+                } else {
+                    for lane in 0..<min(16, capacity - j) {
+                        var sum: Float = 0
+                        for c in 0..<d { sum += query[c] * kt[c * capacity + j + lane] }
+                        acc[lane] = sum
+                    }
                 }
+                UnsafeMutableRawPointer(scores + j).storeBytes(of: acc * s, as: SIMD16<Float>.self)
                 j += 16
             }
-            for h in 0..<group {
-                let row = scores + h * blocks16 * 16
-                Kernels.softmax(row, row, visible)
-                let o = po + i * hq * d + (kvh * group + h) * d
-                o.update(repeating: 0, count: d)
-                for key in 0..<visible { Kernels.axpy(row[key], pv + (key * hkv + kvh) * d, o, d) }
-            }
+            Kernels.softmax(scores, scores, visible)
+            let o = po + (i * hq + h) * d
+            o.update(repeating: 0, count: d)
+            for key in 0..<visible { Kernels.axpy(scores[key], pv + (key * hkv + kvh) * d, o, d) }
         }
     }
     return out
