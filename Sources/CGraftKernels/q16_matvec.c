@@ -78,6 +78,9 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
 #if GRAFT_VNNI
     for (; r + 4 <= rows; r += 4) {
         const uint8_t *w0 = w + (size_t)r * row_bytes;
+        if (r + 8 <= rows) {
+            for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
+        }
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int b = 0; b < blocks; b++) {
             const __m512i x = _mm512_loadu_si512((const void *)(qs + 32 * b));
@@ -93,4 +96,87 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
     }
 #endif
     for (; r < rows; r++) y[r] = graft_dot_q8_0_q16(w + (size_t)r * row_bytes, qs, d, blocks);
+}
+
+// Q4_1 rows repacked for decoding (graft_repack_q4_1): per row, the blocks' f16 scales, then
+// their f16 mins, then the nibble bytes of each block (16 each, so a pair's 32 are adjacent).
+// The scales of 16 blocks convert in one instruction, a pair's nibbles widen in one, and a row
+// is read front to back.
+void graft_repack_q4_1(const uint8_t *src, int blocks, uint8_t *dst) {
+    for (int b = 0; b < blocks; b++) {
+        memcpy(dst + 2 * b, src + 20 * b, 2);
+        memcpy(dst + 2 * blocks + 2 * b, src + 20 * b + 2, 2);
+        memcpy(dst + 4 * blocks + 16 * b, src + 20 * b + 4, 16);
+    }
+}
+
+#if GRAFT_VNNI
+// 16 floats: the products of `count` (≤ 16) f16 weight scales with the activations' scales.
+static inline __m512 scale_products(const uint8_t *halfs, const float *x, int count) {
+    const __mmask16 m = (__mmask16)((1u << count) - 1);
+    return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, halfs)), _mm512_maskz_loadu_ps(m, x));
+}
+#endif
+
+void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                            const float *s, int blocks, float *y) {
+    int r = 0;
+#if GRAFT_VNNI
+    const __m512i low4 = _mm512_set1_epi16(0x0F);
+    for (; r + 4 <= rows; r += 4) {
+        const uint8_t *w0 = w + (size_t)r * row_bytes;
+        // The next four rows on their way into the cache while these are computed.
+        if (r + 8 <= rows) {
+            for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
+        }
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        // Σ m_w·s_x in accumulators of their own, off the dependency chain of the products.
+        __m512 mins[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int g = 0; g < blocks; g += 16) {
+            const int count = blocks - g < 16 ? blocks - g : 16;
+            __m512 scales[4];
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *row = w0 + (size_t)k * row_bytes;
+                scales[k] = scale_products(row + 2 * g, d + g, count);
+                mins[k] = _mm512_add_ps(mins[k], scale_products(row + 2 * blocks + 2 * g, s + g, count));
+            }
+            __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+            const __m512i two = _mm512_set1_epi32(2);
+            for (int b = g; b < g + count; b += 2) {
+                const __m512i xlo = _mm512_loadu_si512((const void *)(qs + 32 * b));
+                const __m512i xhi = _mm512_loadu_si512((const void *)(qs + 32 * b + 32));
+                for (int k = 0; k < 4; k++) {
+                    const __m512i words = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(w0 + (size_t)k * row_bytes + 4 * blocks + 16 * b)));
+                    const __m512i lo = _mm512_and_si512(words, low4), hi = _mm512_srli_epi16(words, 4);
+                    const __m512i p = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, xlo), hi, xhi);
+                    acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(index, scales[k]), acc[k]);
+                }
+                index = _mm512_add_epi32(index, two);
+            }
+        }
+        _mm_storeu_ps(y + r, reduce4(_mm512_add_ps(acc[0], mins[0]), _mm512_add_ps(acc[1], mins[1]),
+                                     _mm512_add_ps(acc[2], mins[2]), _mm512_add_ps(acc[3], mins[3])));
+    }
+#endif
+    for (; r < rows; r++) {
+        // One row: the same sums without the four-row sharing.
+        const uint8_t *row = w + (size_t)r * row_bytes;
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            int sum = 0;
+            for (int j = 0; j < 16; j++) {
+                const uint8_t byte = row[4 * blocks + 16 * b + j];
+                const int pair = b / 2, second = b % 2;
+                sum += (byte & 0x0F) * qs[64 * pair + 16 * second + j] + (byte >> 4) * qs[64 * pair + 32 + 16 * second + j];
+            }
+            uint16_t hd, hm;
+            memcpy(&hd, row + 2 * b, 2);
+            memcpy(&hm, row + 2 * blocks + 2 * b, 2);
+            _Float16 fd, fm;
+            memcpy(&fd, &hd, 2);
+            memcpy(&fm, &hm, 2);
+            total += (float)fd * d[b] * (float)sum + (float)fm * s[b];
+        }
+        y[r] = total;
+    }
 }

@@ -144,7 +144,10 @@ extension QuantizedMatrix {
                                 let (qt, dt, st) = (qp + t * me.cols, dp + t * blocks, sp + t * blocks)
                                 let w = me.row(range.lowerBound).assumingMemoryBound(to: UInt8.self)
                                 let out = y + t * me.rows + range.lowerBound
-                                if me.type == .q4_1 {
+                                if let repacked = me.decodeRows {
+                                    let rw = repacked.pointer.assumingMemoryBound(to: UInt8.self) + range.lowerBound * me.rowBytes
+                                    graft_matvec_q4_1r_q16(rw, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
+                                } else if me.type == .q4_1 {
                                     graft_matvec_q4_1_q16(w, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
                                 } else {
                                     graft_matvec_q8_0_q16(w, me.rowBytes, Int32(range.count), qt, dt, Int32(blocks), out)

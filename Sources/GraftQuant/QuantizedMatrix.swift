@@ -1,3 +1,4 @@
+import CGraftKernels
 import GraftTensor
 
 /// A frozen weight matrix `[rows, cols]` (PyTorch's `[out, in]`) kept in its quantized ggml
@@ -11,6 +12,9 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     /// Whatever owns `data` (a file mapping, or an array), kept alive with the matrix.
     public let owner: AnyObject
+    /// The same rows in a layout the decode kernel reads faster (Q4_1 only; see
+    /// `preparedForDecoding()`), beside the original blocks that tiles are dequantized from.
+    public private(set) var decodeRows: ByteBox?
 
     public init(type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, owner: AnyObject) {
         precondition(cols % type.blockSize == 0, "\(type) rows need a multiple of \(type.blockSize) values, got \(cols)")
@@ -29,6 +33,22 @@ public struct QuantizedMatrix: @unchecked Sendable {
     }
 
     public var rowBytes: Int { cols / type.blockSize * type.blockBytes }
+
+    /// A copy that also holds its rows repacked for the decode kernel (Q4_1 with an even number
+    /// of blocks a row; other matrices are returned as they are). Costs one more copy of the
+    /// matrix in memory; prompt processing and training keep reading the original blocks.
+    public func preparedForDecoding() -> QuantizedMatrix {
+        guard type == .q4_1, decodeRows == nil, (cols / 32) % 2 == 0 else { return self }
+        var copy = self
+        let box = ByteBox(count: byteCount)
+        let (blocks, bytes) = (cols / 32, rowBytes)
+        for r in 0..<rows {
+            graft_repack_q4_1(row(r).assumingMemoryBound(to: UInt8.self), Int32(blocks),
+                              box.pointer.assumingMemoryBound(to: UInt8.self) + r * bytes)
+        }
+        copy.decodeRows = box
+        return copy
+    }
     public var byteCount: Int { rows * rowBytes }
 
     /// Row `r`'s blocks.
@@ -42,11 +62,12 @@ public struct QuantizedMatrix: @unchecked Sendable {
 }
 
 /// Heap bytes with a stable address.
-final class ByteBox: @unchecked Sendable {
+public final class ByteBox: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     init(_ bytes: [UInt8]) {
         pointer = .allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { if let b = $0.baseAddress { pointer.copyMemory(from: b, byteCount: $0.count) } }
     }
+    init(count: Int) { pointer = .allocate(byteCount: max(count, 1), alignment: 64) }
     deinit { pointer.deallocate() }
 }

@@ -16,7 +16,12 @@ import Testing
         let x = Tensor.randn([2, cols], generator: &rng)
         let xq = QuantizedActivations(x.basePointer, rows: 2, cols: cols, nibbleOrder: type != .q8_0)
         let fast = Tensor(uninitializedShape: [2, rows]), exact = Tensor(uninitializedShape: [2, rows])
+        let repacked = Tensor(uninitializedShape: [2, rows])
         w.multiply(x.basePointer, n: 2, into: fast.basePointer, kernels: .fast)
+        // Q4_1 with an even block count also gets the decode row layout and its kernel.
+        let prepared = w.preparedForDecoding()
+        #expect((prepared.decodeRows != nil) == (type == .q4_1 && blocks % 2 == 0))
+        prepared.multiply(x.basePointer, n: 2, into: repacked.basePointer, kernels: .fast)
         w.multiply(x.basePointer, n: 2, into: exact.basePointer, kernels: .exact)
         var worstReference: Float = 0, worstExact: Float = 0
         let scale = exact.toArray().map(abs).max()!
@@ -24,7 +29,7 @@ import Testing
             for r in 0..<rows {
                 let ref = xq.referenceDot(type, w.row(r), row: t)
                 // Relative to the largest output: the kernels sum blocks in another order than the reference.
-                worstReference = max(worstReference, abs(fast[t, r] - ref) / scale)
+                worstReference = max(worstReference, abs(fast[t, r] - ref) / scale, abs(repacked[t, r] - ref) / scale)
                 worstExact = max(worstExact, abs(fast[t, r] - exact[t, r]) / scale)
             }
         }

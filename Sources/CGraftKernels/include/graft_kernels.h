@@ -38,6 +38,14 @@ void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const i
 void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
                            int blocks, float *y);
 
+// Q4_1 rows (`blocks` blocks each, an even count) repacked for decoding: per row the f16
+// scales, then the f16 mins, then the nibble bytes of all blocks (16 each, so a pair's are
+// adjacent): the same 20 bytes a block, in an order the kernel below reads with fewer shuffles.
+void graft_repack_q4_1(const uint8_t *src, int blocks, uint8_t *dst);
+// graft_matvec_q4_1_q16 over rows in the repacked layout.
+void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                            const float *s, int blocks, float *y);
+
 // 1 when the vpdpwssd path was compiled in, 0 for the portable one.
 int graft_kernels_have_vnni(void);
 
