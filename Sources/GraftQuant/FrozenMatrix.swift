@@ -22,10 +22,11 @@ extension FrozenMatrix {
         return t
     }
 
-    /// Rows of W per tile: about 256 KiB of Float32.
-    var tileRows: Int { max(16, min(rows, (64 * 1024) / max(cols, 1) / 16 * 16)) }
+    /// Rows of W per tile: about 2 MiB of Float32 (L2-sized; smaller tiles made OpenBLAS repack
+    /// the activations once per tile, measured 8% slower in training).
+    var tileRows: Int { max(16, min(rows, (512 * 1024) / max(cols, 1) / 16 * 16)) }
 
-    /// y = x·Wᵀ with tiles of W dequantized into a small cache-resident scratch and multiplied
+    /// y = x·Wᵀ with tiles of W dequantized into a cache-sized scratch and multiplied
     /// by sgemm. The dequantization is O(rows·cols) against the product's O(n·rows·cols), so at
     /// hundreds of rows of x this runs at sgemm speed, and the Float32 matrix never exists whole.
     func multiplyTiled(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {

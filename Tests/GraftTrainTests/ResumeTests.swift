@@ -1,6 +1,8 @@
 import Foundation
 import GraftData
 import GraftFormats
+import GraftModel
+import GraftQuant
 import GraftTensor
 @testable import GraftTrain
 import Testing
@@ -100,5 +102,56 @@ import Testing
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p
+    }
+}
+
+/// Gradient accumulation gives the gradient of the whole batch (the loss of a step is the mean
+/// over all its scored tokens, however the rows are split), and an NF4 base trains.
+@Suite(.serialized) struct AccumulationTests {
+    @Test func twoMicroBatchesEqualOneBatch() throws {
+        let run = try ScratchRun(steps: 2, dropout: 0)
+        defer { run.remove() }
+        let session = try TrainingSession(recipe: try Recipe(path: run.recipePath))
+        let batch = session.trainer.stream.batches(epoch: 0)[0]
+        #expect(batch.rows == 2)
+        func row(_ r: Int) -> Batch {
+            let range = (r * batch.length)..<((r + 1) * batch.length)
+            return Batch(rows: 1, length: batch.length, tokens: Array(batch.tokens[range]), targets: Array(batch.targets[range]),
+                         positions: Array(batch.positions[range]), segments: Array(batch.segments[range]), realTokens: 0)
+        }
+        let params = session.adapters.parameters
+        // Adapters start with B = 0, which leaves A without gradient: give B a value first.
+        var g = RandomGenerator(seed: 9)
+        for p in params where p.shape[1] == session.adapters.config.rank {
+            p.withUnsafeMutableBufferPointer { b in for i in b.indices { b[i] = 0.01 * g.nextNormal() } }
+        }
+        (session.trainer.lossSum(batch) * (1 / Float(batch.targetCount))).backward()
+        let whole = params.map { $0.grad!.toArray() }
+        params.forEach { $0.zeroGrad() }
+        for r in 0..<2 { (session.trainer.lossSum(row(r)) * (1 / Float(batch.targetCount))).backward() }
+        var worst: Float = 0
+        for (p, w) in zip(params, whole) {
+            let scale = max(w.map(abs).max()!, 1e-12)
+            worst = max(worst, zip(p.grad!.toArray(), w).map { abs($0 - $1) }.max()! / scale)
+        }
+        #expect(worst < 1e-4, "accumulated vs whole-batch gradient: \(worst)")
+    }
+
+    @Test func nf4BaseTrains() throws {
+        let run = try ScratchRun(steps: 3, extra: "", dropout: 0)
+        defer { run.remove() }
+        let text = try String(contentsOfFile: run.recipePath, encoding: .utf8)
+            .replacingOccurrences(of: "[model]\n", with: "[model]\nquant = \"nf4\"\n")
+        try text.write(toFile: run.recipePath, atomically: true, encoding: .utf8)
+        let recipe = try Recipe(path: run.recipePath)
+        #expect(recipe.model.quant == .nf4)
+        let session = try TrainingSession(recipe: recipe)
+        let q = try #require(session.language.model.weights.blocks[0].q as? GraftModel.LoRALinear)
+        #expect((q.base as? GraftModel.FrozenLinear)?.weight is FourBitMatrix)
+        // Steps on one batch: its loss must fall.
+        let batch = session.trainer.stream.batches(epoch: 0)[0]
+        let losses = (0..<4).map { _ in session.trainer.trainStep([batch], learningRate: 2e-3).loss }
+        #expect(losses.allSatisfy { $0.isFinite })
+        #expect(losses[3] < losses[0], "NF4 training loss did not fall: \(losses)")
     }
 }
