@@ -50,6 +50,10 @@ fixtures: model
 	$$(Scripts/reference-env.sh) Scripts/make_chat_template_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_model_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_perplexity_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_lora_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_train_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_nf4_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_schedule_fixtures.py
 
 clean:
 	rm -rf .build
