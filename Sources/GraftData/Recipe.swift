@@ -121,7 +121,7 @@ public struct Recipe: Sendable, Equatable {
         catch let error as TOMLParseError {
             throw .syntax(path: path, line: error.source.begin.line, column: error.source.begin.column, reason: error.description)
         } catch { throw .syntax(path: path, line: 1, column: 1, reason: "\(error)") }
-        var r = RecipeReader(table: table, lines: RecipeLines(source: source), path: path)
+        let r = RecipeReader(table: table, lines: RecipeLines(source: source), path: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String {
             p.hasPrefix("/") ? p : folder.appendingPathComponent(p).standardizedFileURL.path

@@ -107,6 +107,19 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Takes back one sleeper registration the caller has not claimed yet; false when the
+    /// caller already took it (and signals for it).
+    private func withdrawSleeper() -> Bool {
+        var current = sleepers.load(ordering: .sequentiallyConsistent)
+        while current > 0 {
+            let (exchanged, original) = sleepers.compareExchange(expected: current, desired: current - 1,
+                                                                 ordering: .sequentiallyConsistent)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
     private func helperLoop() {
         // Generation 0 is the pool's state at creation: a loop published before this thread
         // got to run is still seen as new.
@@ -117,7 +130,14 @@ final class WorkerPool: @unchecked Sendable {
                 spins += 1
                 if spins < Self.spinsBeforeSleep { continue }
                 sleepers.add(1, ordering: .sequentiallyConsistent)
-                if generation.load(ordering: .sequentiallyConsistent) == seen { wake.wait() }
+                if generation.load(ordering: .sequentiallyConsistent) == seen {
+                    wake.wait()
+                } else if !withdrawSleeper() {
+                    // A loop was published after we registered and the caller counted us: its
+                    // signal is ours to take, or it would wake a later sleep at once (and the
+                    // semaphore's count would grow until helpers never sleep).
+                    wake.wait()
+                }
                 spins = 0
             }
             seen = generation.load(ordering: .sequentiallyConsistent)
