@@ -169,6 +169,7 @@ public enum TrainingError: Error, CustomStringConvertible {
     case checkpointMismatch(path: String, reason: String)
     case diverged(step: Int, loss: Float)
     case nothingToResume(folder: String)
+    case runExists(folder: String, step: Int)
 
     public var description: String {
         switch self {
@@ -177,6 +178,8 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .checkpointMismatch(let path, let reason): "\(path): cannot resume: \(reason)"
         case .diverged(let step, let loss): "training diverged at step \(step): loss is \(loss)"
         case .nothingToResume(let folder): "--resume: no checkpoint in \(folder)"
+        case .runExists(let folder, let step):
+            "\(folder) already holds a run (checkpoint at step \(step)): pass --resume to continue it, or remove the folder to start over"
         }
     }
 }

@@ -26,8 +26,7 @@ struct Train: ParsableCommand {
         progress.show(.prepared(session.summary))
         var resumedAt: Int?
         if !resume, let existing = session.checkpoints.latest {
-            throw ValidationError("\(recipe.checkpoint.dir) already holds a run (checkpoint at step \(existing.step)): "
-                                  + "pass --resume to continue it, or remove the folder to start over")
+            throw TrainingError.runExists(folder: recipe.checkpoint.dir, step: existing.step)
         }
         if resume {
             let (step, path) = try session.resumeLatest()
