@@ -1,7 +1,9 @@
 # Graft: the two commands a newcomer needs are `make run` and `make test`.
 SWIFT       ?= swift
 RELEASE     := -c release
-TESTFLAGS   := -c release -Xswiftc -enable-testing
+# Tests build with -enable-testing into their own folder, so `make test` and `make run` do not
+# rebuild everything each time they alternate.
+TESTFLAGS   := -c release -Xswiftc -enable-testing --scratch-path .build-test
 BIN         := .build/release
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf

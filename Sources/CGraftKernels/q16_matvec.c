@@ -76,7 +76,9 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
                            int blocks, float *y) {
     int r = 0;
 #if GRAFT_VNNI
-    for (; r + 4 <= rows; r += 4) {
+    // Four rows at a time; a last group of one to three rows takes the same path.
+    for (; r < rows; r += 4) {
+        const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
         if (r + 8 <= rows) {
             for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
@@ -85,14 +87,14 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
         for (int b = 0; b < blocks; b++) {
             const __m512i x = _mm512_loadu_si512((const void *)(qs + 32 * b));
             const float db = d[b];
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < nr; k++) {
                 const uint8_t *blk = w0 + (size_t)k * row_bytes + 34 * b;
                 const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(blk + 2)));
                 const __m512i p = _mm512_dpwssd_epi32(_mm512_setzero_si512(), wv, x);
                 acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(h2f(blk) * db), acc[k]);
             }
         }
-        _mm_storeu_ps(y + r, reduce4(acc[0], acc[1], acc[2], acc[3]));
+        _mm_mask_storeu_ps(y + r, (__mmask8)((1u << nr) - 1), reduce4(acc[0], acc[1], acc[2], acc[3]));
     }
 #endif
     for (; r < rows; r++) y[r] = graft_dot_q8_0_q16(w + (size_t)r * row_bytes, qs, d, blocks);
@@ -123,7 +125,9 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
     int r = 0;
 #if GRAFT_VNNI
     const __m512i low4 = _mm512_set1_epi16(0x0F);
-    for (; r + 4 <= rows; r += 4) {
+    // Four rows at a time; a last group of one to three rows takes the same path.
+    for (; r < rows; r += 4) {
+        const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
         // The next four rows on their way into the cache while these are computed.
         if (r + 8 <= rows) {
@@ -134,8 +138,8 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
         __m512 mins[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int g = 0; g < blocks; g += 16) {
             const int count = blocks - g < 16 ? blocks - g : 16;
-            __m512 scales[4];
-            for (int k = 0; k < 4; k++) {
+            __m512 scales[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+            for (int k = 0; k < nr; k++) {
                 const uint8_t *row = w0 + (size_t)k * row_bytes;
                 scales[k] = scale_products(row + 2 * g, d + g, count);
                 mins[k] = _mm512_add_ps(mins[k], scale_products(row + 2 * blocks + 2 * g, s + g, count));
@@ -145,7 +149,7 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
             for (int b = g; b < g + count; b += 2) {
                 const __m512i xlo = _mm512_loadu_si512((const void *)(qs + 32 * b));
                 const __m512i xhi = _mm512_loadu_si512((const void *)(qs + 32 * b + 32));
-                for (int k = 0; k < 4; k++) {
+                for (int k = 0; k < nr; k++) {
                     const __m512i words = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(w0 + (size_t)k * row_bytes + 4 * blocks + 16 * b)));
                     const __m512i lo = _mm512_and_si512(words, low4), hi = _mm512_srli_epi16(words, 4);
                     const __m512i p = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, xlo), hi, xhi);
@@ -154,8 +158,9 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
                 index = _mm512_add_epi32(index, two);
             }
         }
-        _mm_storeu_ps(y + r, reduce4(_mm512_add_ps(acc[0], mins[0]), _mm512_add_ps(acc[1], mins[1]),
-                                     _mm512_add_ps(acc[2], mins[2]), _mm512_add_ps(acc[3], mins[3])));
+        _mm_mask_storeu_ps(y + r, (__mmask8)((1u << nr) - 1),
+                           reduce4(_mm512_add_ps(acc[0], mins[0]), _mm512_add_ps(acc[1], mins[1]),
+                                   _mm512_add_ps(acc[2], mins[2]), _mm512_add_ps(acc[3], mins[3])));
     }
 #endif
     for (; r < rows; r++) {

@@ -137,18 +137,22 @@ public final class HDF5File {
     }
 
     public func uint64s(_ name: String) throws(FormatError) -> [UInt64] {
+        try integers(name, memoryType: Self.types.uint64, as: UInt64.self)
+    }
+
+    public func int64s(_ name: String) throws(FormatError) -> [Int64] {
+        try integers(name, memoryType: Self.types.int64, as: Int64.self)
+    }
+
+    private func integers<T: FixedWidthInteger>(_ name: String, memoryType: hid_t, as _: T.Type) throws(FormatError) -> [T] {
         let set = try openDataset(name)
         defer { H5Dclose(set) }
         let shape = try shape(of: set, name)
         try expectClass(set, H5T_INTEGER, size: 8, name, "64-bit integers")
-        var out = [UInt64](repeating: 0, count: shape.reduce(1, *))
-        let status = out.withUnsafeMutableBytes { H5Dread(set, Self.types.uint64, 0, 0, 0, $0.baseAddress) }
+        var out = [T](repeating: 0, count: shape.reduce(1, *))
+        let status = out.withUnsafeMutableBytes { H5Dread(set, memoryType, 0, 0, 0, $0.baseAddress) }
         guard status >= 0 else { throw .io(path: path, reason: "HDF5 cannot read dataset '\(name)'") }
         return out
-    }
-
-    public func int64s(_ name: String) throws(FormatError) -> [Int64] {
-        try uint64s(name).map { Int64(bitPattern: $0) }
     }
 
     public func attribute(_ name: String) throws(FormatError) -> String {

@@ -11,9 +11,12 @@ public struct LanguageModel {
     /// EOS and, when the template ends turns with another special token, that one too.
     public let stopTokens: Set<Int32>
 
-    public init(path: String) throws {
+    /// - forDecoding: give the projections the decode kernel's layout (`prepareForDecoding`);
+    ///   off for training, which never decodes and keeps the memory.
+    public init(path: String, forDecoding: Bool = true) throws {
         let file = try GGUFFile(path: path)
         model = try LlamaModel(gguf: file)
+        if forDecoding { model.prepareForDecoding() }
         tokenizer = try BPETokenizer(gguf: file)
         if let source = file.metadata["tokenizer.chat_template"]?.stringValue {
             chatTemplate = try ChatTemplate(source: source)

@@ -32,9 +32,7 @@ public struct LlamaWeights {
                 throw .invalid(path: gguf.path, field: name, reason: "shape \(info.shape) but the config needs [\(rows), \(cols)]")
             }
             let data = try gguf.tensorData(name)
-            // Q4_1 projections also get the decode kernel's row layout (see `preparedForDecoding`).
             return QuantizedMatrix(type: info.type, rows: rows, cols: cols, data: data.baseAddress!, owner: gguf.mapping)
-                .preparedForDecoding()
         }
         func vector(_ name: String, _ n: Int) throws(FormatError) -> Tensor {
             let m = try matrix(name, rows: 1, cols: n)

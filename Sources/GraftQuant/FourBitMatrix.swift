@@ -137,7 +137,9 @@ public struct FourBitMatrix: FrozenMatrix, @unchecked Sendable {
         multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate)
     }
 
-    /// Bytes held: packed codes plus the absmax state.
+    /// Bytes of the stored format (packed codes plus the absmax state), as bitsandbytes holds it.
+    /// In memory Graft also keeps each block's decoded absmax as Float32 (`blockScales`, 4 bytes
+    /// per block) so tiles dequantize without decoding the nested state again.
     public var byteCount: Int {
         switch absmax {
         case .plain(let a): packed.count + 4 * a.count

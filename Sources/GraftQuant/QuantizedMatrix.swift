@@ -35,10 +35,11 @@ public struct QuantizedMatrix: @unchecked Sendable {
     public var rowBytes: Int { cols / type.blockSize * type.blockBytes }
 
     /// A copy that also holds its rows repacked for the decode kernel (Q4_1 with an even number
-    /// of blocks a row; other matrices are returned as they are). Costs one more copy of the
-    /// matrix in memory; prompt processing and training keep reading the original blocks.
+    /// of blocks a row, where the VNNI kernel is compiled in; other matrices are returned as they
+    /// are). Costs one more copy of the matrix in memory, so only inference asks for it
+    /// (`LlamaModel.prepareForDecoding`); prompt processing reads the original blocks.
     public func preparedForDecoding() -> QuantizedMatrix {
-        guard type == .q4_1, decodeRows == nil, (cols / 32) % 2 == 0 else { return self }
+        guard type == .q4_1, decodeRows == nil, (cols / 32) % 2 == 0, QuantizedActivations.hasVNNI else { return self }
         var copy = self
         let box = ByteBox(count: byteCount)
         let (blocks, bytes) = (cols / 32, rowBytes)

@@ -1,8 +1,9 @@
 import Foundation
 
 /// The run's metrics as JSON lines (`metrics.jsonl` in the checkpoint folder): one object per
-/// step (`"kind": "train"`) and per evaluation (`"kind": "eval"`). Resuming at step k drops the
-/// lines after k, so the log always describes the run the weights came from.
+/// step (`"kind": "train"`) and per evaluation (`"kind": "eval"`), appended as they come.
+/// Resuming at step k drops the lines after k, so the log always describes the run the weights
+/// came from.
 public final class MetricsLog {
     public let path: String
     private var lines: [String] = []
@@ -32,8 +33,13 @@ public final class MetricsLog {
         default: return
         }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        lines.append(String(decoding: data, as: UTF8.self))
-        flush()
+        let line = String(decoding: data, as: UTF8.self)
+        lines.append(line)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(Data((line + "\n").utf8))
+            try? handle.close()
+        }
     }
 
     /// (step, loss) of training steps and of evaluations, for the loss curve.

@@ -9,8 +9,9 @@ import GraftTensor
 ///
 /// ```swift
 /// let trainer = Trainer(model: model, adapters: adapters, stream: stream, validation: valid,
-///                       options: options, baseSHA256: hash, recipeSource: recipe.source)
-/// try trainer.resume(from: checkpointPath)          // optional
+///                       options: options, optimizer: AdamW(parameters: adapters.parameters),
+///                       baseSHA256: hash, recipeSource: recipe.source)
+/// try trainer.restore(TrainingCheckpoint.read(path, parameterNames: names), path: path)  // to resume
 /// try trainer.run(stopAfter: nil, checkpoints: folder) { event in print(event) }
 /// ```
 ///
@@ -123,6 +124,11 @@ public final class Trainer {
                 throw .checkpointMismatch(path: path, reason: "tensor \(i) is \(saved.name) \(saved.shape), the run has \(name) \(tensor.shape)")
             }
             tensor.withUnsafeMutableBufferPointer { b in for j in b.indices { b[j] = saved.values[j] } }
+        }
+        let epochBatches = stream.batches(epoch: c.dataPosition.epoch).count
+        guard c.dataPosition.epoch >= 0, c.dataPosition.batch >= 0, c.dataPosition.batch < epochBatches else {
+            throw .checkpointMismatch(path: path, reason: "its data position (epoch \(c.dataPosition.epoch), batch \(c.dataPosition.batch)) "
+                                      + "is outside this recipe's data (\(epochBatches) batches an epoch): the dataset or batch size changed")
         }
         optimizer.firstMoments = c.firstMoments
         optimizer.secondMoments = c.secondMoments

@@ -22,7 +22,7 @@ public struct TrainingSession {
         guard FileManager.default.fileExists(atPath: recipe.model.path) else {
             throw FormatError.io(path: recipe.model.path, reason: "the model file does not exist (recipe key model.path)")
         }
-        language = try LanguageModel(path: recipe.model.path)
+        language = try LanguageModel(path: recipe.model.path, forDecoding: false)
         let model = language.model
         switch recipe.model.quant {
         case .gguf: break

@@ -13,6 +13,7 @@ enum ModelBench {
 
     static func run(repeats: Int) throws {
         let model = try LlamaModel(path: modelPath)
+        model.prepareForDecoding()
         print("kernels: fast = 16-bit activations × integer dot products for decode (VNNI compiled in: \(QuantizedActivations.hasVNNI)), tiled sgemm for prompts; exact = Float32 activations throughout")
         let prompt = try promptTokens(512)
         print("== SmolLM2-135M-Instruct Q4_1: graft vs llama.cpp (\(repeats) interleaved rounds; medians, and the median of the rounds' ratios) ==")

@@ -66,7 +66,7 @@ enum TrainBench {
 
     /// The measured side: one warm-up step, then the median rate of `steps` steps; prints JSON.
     static func work(steps: Int, recompute: Bool) throws {
-        let lm = try LanguageModel(path: model)
+        let lm = try LanguageModel(path: model, forDecoding: false)
         let source = try String(contentsOfFile: text, encoding: .utf8)
         let ids = Array(lm.tokenizer.encode(source, parseSpecial: false).prefix(sequence + 1))
         let batch = Batch(rows: 1, length: sequence, tokens: Array(ids.prefix(sequence)), targets: Array(ids.dropFirst()),

@@ -22,12 +22,12 @@ struct Train: ParsableCommand {
         let recipe = try Recipe(path: self.recipe)
         var progress = ProgressPrinter()
         progress.line("recipe \(recipe.path): \(recipe.model.quant.rawValue) base \(recipe.model.path)")
+        if !resume, let existing = CheckpointFolder(path: recipe.checkpoint.dir, keep: recipe.checkpoint.keep).latest {
+            throw TrainingError.runExists(folder: recipe.checkpoint.dir, step: existing.step)
+        }
         let session = try TrainingSession(recipe: recipe, steps: steps)
         progress.show(.prepared(session.summary))
         var resumedAt: Int?
-        if !resume, let existing = session.checkpoints.latest {
-            throw TrainingError.runExists(folder: recipe.checkpoint.dir, step: existing.step)
-        }
         if resume {
             let (step, path) = try session.resumeLatest()
             resumedAt = step

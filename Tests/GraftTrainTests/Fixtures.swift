@@ -13,7 +13,9 @@ enum Fixtures {
 enum Models {
     static let root = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
     static let smolLM2 = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-    static let graftBinary = root.appendingPathComponent(".build/release/graft").path
+    /// `graft`, built beside the test runner (in the same build folder as this test binary).
+    static let graftBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("graft").path
 }
 
 /// A scratch folder with a small recipe on SmolLM2 and a text dataset, for end-to-end runs.

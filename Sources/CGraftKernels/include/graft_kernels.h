@@ -8,6 +8,7 @@
 // above the 0.005 budget; 16-bit codes are within float noise of the exact kernels and still
 // halve the instruction count of the float path.
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -38,7 +39,7 @@ void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const i
 void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
                            int blocks, float *y);
 
-// Q4_1 rows (`blocks` blocks each, an even count) repacked for decoding: per row the f16
+// One Q4_1 row (`blocks` blocks, an even count) repacked for decoding: the f16
 // scales, then the f16 mins, then the nibble bytes of all blocks (16 each, so a pair's are
 // adjacent): the same 20 bytes a block, in an order the kernel below reads with fewer shuffles.
 void graft_repack_q4_1(const uint8_t *src, int blocks, uint8_t *dst);
