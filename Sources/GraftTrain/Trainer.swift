@@ -63,11 +63,18 @@ public final class Trainer {
         self.recipeSource = recipeSource
     }
 
-    /// The summed cross-entropy of a batch's scored tokens (a scalar with history).
+    /// The summed cross-entropy of a batch's scored tokens (a scalar with history). Logits are
+    /// computed for scored positions only: with prompt masking and padding that skips most of the
+    /// output head's products (a 49,152-word vocabulary for SmolLM2) and their gradients.
     public func lossSum(_ batch: Batch) -> Tensor {
         let hidden = model.forward(tokens: batch.tokens, batch: batch.rows, positions: batch.positions,
                                    mask: .causalSegments(batch.segments))
-        return crossEntropy(logits: model.logits(hidden), targets: batch.targets, reduction: .sum)
+        let scored = batch.targets.indices.filter { batch.targets[$0] != Batch.ignored }
+        guard !scored.isEmpty, scored.count < batch.targets.count else {
+            return crossEntropy(logits: model.logits(hidden), targets: batch.targets, reduction: .sum)
+        }
+        let rows = embedding(hidden.reshaped([-1, model.config.hiddenSize]), ids: scored.map { Int32($0) })
+        return crossEntropy(logits: model.logits(rows), targets: scored.map { batch.targets[$0] }, reduction: .sum)
     }
 
     /// One optimizer step on `batches` (the micro-batches of this step); returns the loss and
