@@ -68,7 +68,7 @@ public final class LoRALinear: LinearLayer, @unchecked Sendable {
         let lora = matmul(matmul(dropped, a, transposeB: true), b, transposeB: true)
         guard let magnitude else { return y + lora * scaling }
         // DoRA: the row norms of W + s·B·A, detached (DoRA §4.3; PEFT does the same).
-        let norms = withNoGrad { Self.rowNorms(mergedWeight(plain: true)) }
+        let norms = doraNorms()
         let ratio = magnitude / norms
         let baseOfDropped = dropped === x ? y : base(dropped, kernels: kernels)
         return y + (ratio - 1) * baseOfDropped + ratio * (lora * scaling)
@@ -77,6 +77,19 @@ public final class LoRALinear: LinearLayer, @unchecked Sendable {
     /// The weight with the adapter folded in (formats.md §4.7; DoRA's rescaling for DoRA):
     /// W + s·B·A, or (m/‖W + s·B·A‖_row) ⊙_row (W + s·B·A).
     public func denseWeight() -> Tensor { withNoGrad { mergedWeight(plain: false) } }
+
+    /// The row norms of W + s·B·A for the current A and B, kept until A or B change: they need
+    /// the whole base weight dequantized, which must not happen for every decoded token (nor
+    /// twice in a step with recomputation).
+    private var normsCache: (a: [Float], b: [Float], norms: Tensor)?
+
+    func doraNorms() -> Tensor {
+        let (aNow, bNow) = (a.toArray(), b.toArray())
+        if let cache = normsCache, cache.a == aNow, cache.b == bNow { return cache.norms }
+        let norms = withNoGrad { Self.rowNorms(mergedWeight(plain: true)) }
+        normsCache = (aNow, bNow, norms)
+        return norms
+    }
 
     /// W + s·B·A (`plain`), or DoRA's rescaled form of it.
     func mergedWeight(plain: Bool) -> Tensor {

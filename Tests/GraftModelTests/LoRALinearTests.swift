@@ -53,6 +53,19 @@ import Testing
         #expect(maxDifference(DenseLinear(merged)(x, kernels: .exact), try t("\(c).y")) <= 1e-5)
     }
 
+    @Test func doraNormsFollowChangesToAandB() throws {
+        // The cached weight norms are reused while A and B stay, and recomputed when they move.
+        let lora = try layer("dora")
+        let x = try t("dora.x")
+        let first = lora(x, kernels: .exact).toArray()
+        #expect(lora(x, kernels: .exact).toArray() == first)
+        lora.b.withUnsafeMutableBufferPointer { b in for i in b.indices { b[i] *= 0.5 } }
+        let moved = lora(x, kernels: .exact).toArray()
+        let fresh = LoRALinear(base: lora.base, config: lora.config, a: lora.a, b: lora.b.detached(), magnitude: lora.magnitude)
+        #expect(moved == fresh(x, kernels: .exact).toArray())
+        #expect(moved != first)
+    }
+
     @Test func doraMagnitudeStartsAtRowNorms() throws {
         let config = LoRAConfig(rank: 4, alpha: 8, targets: [.qProj], dora: true)
         var g = RandomGenerator(seed: 1)
