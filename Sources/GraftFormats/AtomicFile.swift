@@ -7,28 +7,49 @@ import Glibc
 /// file beside it, is flushed to disk, and is renamed over the target in one step.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws(FormatError) {
-        let temp = path + ".tmp-\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot create \(temp): \(String(cString: strerror(errno)))") }
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { failure = String(cString: strerror(errno)); return }
-                done += n
+        try replace(path) { (temp) throws(FormatError) in
+            let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw .io(path: path, reason: "cannot create \(temp): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var failure: String?
+            data.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n <= 0 { failure = String(cString: strerror(errno)); return }
+                    done += n
+                }
             }
+            if let failure { throw .io(path: path, reason: "writing \(temp) failed: \(failure)") }
         }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if let failure {
+    }
+
+    /// Writes `path` through `body`, which fills a temporary file beside it (named
+    /// `.NAME.tmp-PID`); the file is then flushed to disk and renamed over `path`, and the folder
+    /// flushed too. A crash at any moment leaves the old file or the new one, never a mix; a
+    /// failure removes the temporary file.
+    public static func replace(_ path: String, _ body: (String) throws(FormatError) -> Void) throws(FormatError) {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        do throws(FormatError) {
+            try body(temp)
+            try sync(temp)
+            guard rename(temp, path) == 0 else {
+                throw .io(path: path, reason: "cannot rename \(temp) into place: \(String(cString: strerror(errno)))")
+            }
+        } catch {
             unlink(temp)
-            throw .io(path: path, reason: "writing \(temp) failed: \(failure)")
+            throw error
         }
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw .io(path: path, reason: "cannot rename \(temp) into place: \(reason)")
-        }
+        try? sync(folder)
+    }
+
+    /// fsync of a file or folder.
+    static func sync(_ path: String) throws(FormatError) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .io(path: path, reason: "cannot open to sync: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
     }
 }

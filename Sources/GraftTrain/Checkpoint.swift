@@ -33,9 +33,7 @@ public struct TrainingCheckpoint {
     /// Writes atomically: to a temporary file in the same folder, flushed to disk, then renamed
     /// over `path`, so a crash at any moment leaves either the old file or the new one.
     public func write(to path: String) throws(FormatError) {
-        let folder = (path as NSString).deletingLastPathComponent
-        let temp = (folder as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
-        do throws(FormatError) {
+        try AtomicFile.replace(path) { (temp) throws(FormatError) in
             let f = try HDF5File.create(temp)
             try f.setAttribute("format", Self.format)
             try f.setAttribute("recipe", recipeSource)
@@ -56,12 +54,6 @@ public struct TrainingCheckpoint {
                 try f.write("optimizer/v/\(p.name)", floats: secondMoments[i], shape: p.shape)
             }
             try f.close()
-            try Self.syncFile(temp)
-            guard rename(temp, path) == 0 else { throw FormatError.io(path: path, reason: "cannot rename \(temp) into place: \(String(cString: strerror(errno)))") }
-            try? Self.syncFile(folder)
-        } catch {
-            unlink(temp)
-            throw error
         }
     }
 
@@ -100,13 +92,6 @@ public struct TrainingCheckpoint {
             checkpoint.secondMoments.append(v.values)
         }
         return checkpoint
-    }
-
-    static func syncFile(_ path: String) throws(FormatError) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw .io(path: path, reason: "cannot open to sync: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .io(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))") }
     }
 }
 
