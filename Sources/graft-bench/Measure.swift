@@ -43,3 +43,19 @@ struct Table {
 }
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+
+/// Runs a peer (or a worker copy of this binary) and decodes the JSON object on the last line of
+/// its standard output; nil when it cannot start, fails, or prints something else.
+func lastJSONLine<T: Decodable>(of executable: String, _ arguments: [String], as _: T.Type) -> T? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    do { try process.run() } catch { return nil }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
+    return try? JSONDecoder().decode(T.self, from: Data(line.utf8))
+}

@@ -100,17 +100,7 @@ enum LlamaCppPeer {
     static func measure(model: String, prompt: [Int32], decodeTokens: Int, repeats: Int) -> Result? {
         let python = ".venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["Scripts/bench_llamacpp.py", model, prompt.map(String.init).joined(separator: ","),
-                             String(decodeTokens), String(repeats)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
-        return try? JSONDecoder().decode(Result.self, from: Data(line.utf8))
+        return lastJSONLine(of: python, ["Scripts/bench_llamacpp.py", model, prompt.map(String.init).joined(separator: ","),
+                                         String(decodeTokens), String(repeats)], as: Result.self)
     }
 }

@@ -51,17 +51,7 @@ enum TrainBench {
     }
 
     static func launch(_ executable: String, _ arguments: [String]) -> Result? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else { return nil }
-        return try? JSONDecoder().decode(Result.self, from: Data(line.utf8))
+        lastJSONLine(of: executable, arguments, as: Result.self)
     }
 
     /// The measured side: one warm-up step, then the median rate of `steps` steps; prints JSON.
