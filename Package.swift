@@ -77,7 +77,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftTrain", "GraftData", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),

@@ -155,11 +155,14 @@ public struct FourBitMatrix: FrozenMatrix, @unchecked Sendable {
     }
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, kernels: KernelMode) {
-        multiplyTiled(x, n: n, into: y)
+        if kernels.usesBFloat16Tiles { multiplyBFloat16(x, n: n, into: y) }
+        else { multiplyTiled(x, n: n, into: y) }
     }
 
-    public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate)
+    public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                   kernels: KernelMode) {
+        if kernels.usesBFloat16Tiles { multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate) }
+        else { multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate) }
     }
 
     /// Bytes of the stored format (packed codes plus the absmax state), as bitsandbytes holds it.

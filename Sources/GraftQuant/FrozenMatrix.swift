@@ -10,8 +10,10 @@ public protocol FrozenMatrix: Sendable {
     func dequantize(rows range: Range<Int>, into dst: UnsafeMutablePointer<Float>)
     /// y[n, rows] = x[n, cols] · Wᵀ
     func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, kernels: KernelMode)
-    /// dx[n, cols] = dy[n, rows] · W (+ dx when `accumulate`): the input gradient of a frozen layer.
-    func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool)
+    /// dx[n, cols] = dy[n, rows] · W (+ dx when `accumulate`): the input gradient of a frozen layer,
+    /// in the arithmetic of the forward's `kernels` (bfloat16 tiles or float32).
+    func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool,
+                            kernels: KernelMode)
 }
 
 extension FrozenMatrix {

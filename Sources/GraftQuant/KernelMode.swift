@@ -7,4 +7,13 @@ public enum KernelMode: String, Sendable, CaseIterable {
     /// 16 bits per block of 32 and integer dot products (AVX-512 VNNI); for many rows the exact
     /// tiled path, which already runs at sgemm speed.
     case fast
+    /// QLoRA's compute dtype bfloat16: for many rows, weights and activations rounded to
+    /// bfloat16 and multiplied on AMX tiles with float32 sums, forward and backward; for a few
+    /// rows as `.fast`. Where the CPU has no AMX (`BFloat16Compute.isAvailable`) it runs as `.exact`.
+    case bfloat16
+
+    /// Whether products over many rows run in bfloat16 on this machine.
+    public var usesBFloat16Tiles: Bool { self == .bfloat16 && BFloat16Compute.isAvailable }
+    /// Whether products over a few rows use the integer kernels.
+    var usesIntegerKernels: Bool { self != .exact }
 }

@@ -10,17 +10,19 @@ extension QuantizedMatrix: FrozenMatrix {
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>,
                          kernels: KernelMode = .exact) {
         if n <= Self.fewRowsLimit {
-            if kernels == .fast && hasIntegerKernel { multiplyFewQuantized(x, n: n, into: y) }
+            if kernels.usesIntegerKernels && hasIntegerKernel { multiplyFewQuantized(x, n: n, into: y) }
             else { multiplyFew(x, n: n, into: y) }
             return
         }
-        multiplyTiled(x, n: n, into: y)
+        if kernels.usesBFloat16Tiles { multiplyBFloat16(x, n: n, into: y) }
+        else { multiplyTiled(x, n: n, into: y) }
     }
 
     /// dx[n, cols] = dy[n, rows] · W (+ dx when `accumulate`): the gradient with respect to the
     /// input of a frozen linear layer.
     public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
-                                   accumulate: Bool = false) {
-        multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate)
+                                   accumulate: Bool = false, kernels: KernelMode = .exact) {
+        if kernels.usesBFloat16Tiles { multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate) }
+        else { multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate) }
     }
 }

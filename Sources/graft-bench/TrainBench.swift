@@ -2,6 +2,7 @@ import Foundation
 import GraftData
 import GraftFormats
 import GraftModel
+import GraftQuant
 import GraftTensor
 import GraftTrain
 
@@ -55,7 +56,7 @@ enum TrainBench {
     }
 
     /// The measured side: one warm-up step, then the median rate of `steps` steps; prints JSON.
-    static func work(steps: Int, recompute: Bool) throws {
+    static func work(steps: Int, recompute: Bool, kernels: KernelMode) throws {
         let lm = try LanguageModel(path: model, forDecoding: false)
         let source = try String(contentsOfFile: text, encoding: .utf8)
         let ids = Array(lm.tokenizer.encode(source, parseSpecial: false).prefix(sequence + 1))
@@ -63,20 +64,23 @@ enum TrainBench {
                           positions: (0..<sequence).map(Int32.init), segments: [Int32](repeating: 0, count: sequence),
                           realTokens: sequence)
         lm.model.recomputeBlocks = recompute
+        lm.model.kernels = kernels
         let adapters = lm.model.attachLoRA(LoRAConfig(rank: 8, alpha: 16, targets: LoRATarget.allCases), seed: 0)
         var optimizer = AdamW(parameters: adapters.parameters, weightDecay: 0)
-        var rates: [Double] = []
+        var rates: [Double] = [], losses: [Float] = []
         for step in 0...steps {
             let start = Date()
             let loss = crossEntropy(logits: lm.model.logits(lm.model.forward(tokens: batch.tokens, positions: batch.positions,
                                                                             mask: .causalSegments(batch.segments))),
                                     targets: batch.targets)
+            losses.append(loss.item())
             loss.backward()
             optimizer.update(lr: 1e-4)
             if step > 0 { rates.append(Double(sequence) / Date().timeIntervalSince(start)) }
         }
         rates.sort()
-        let line = "{\"tokens_per_second\": \(rates[rates.count / 2]), \"peak_rss_bytes\": \(ProcessMemory.peakResidentBytes())}"
+        let line = "{\"tokens_per_second\": \(rates[rates.count / 2]), \"peak_rss_bytes\": \(ProcessMemory.peakResidentBytes()), "
+            + "\"losses\": [\(losses.map { String($0) }.joined(separator: ", "))]}"
         print(line)
     }
 }

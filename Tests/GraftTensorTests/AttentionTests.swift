@@ -34,6 +34,28 @@ import Glibc
         checkGradients([q, k, v]) { scaledDotProductAttention(q: $0[0], k: $0[1], v: $0[2]) }
     }
 
+    /// Many rows: several blocks of 8 queries, key spans padded to 16, head sizes below and above
+    /// one vector, packed segments; gradients against the composed ops' autograd.
+    @Test(arguments: [(2, 21, 4, 2, 8, false), (1, 40, 3, 1, 24, true), (3, 17, 2, 2, 16, false)])
+    func manyRowsEqualComposedOps(_ bs: Int, _ t: Int, _ hq: Int, _ hkv: Int, _ d: Int, _ packed: Bool) {
+        let q = randomTensor([bs, t, hq, d], seed: 40), k = randomTensor([bs, t, hkv, d], seed: 41)
+        let v = randomTensor([bs, t, hkv, d], seed: 42), weights = randomTensor([bs, t, hq, d], seed: 43)
+        [q, k, v].forEach { $0.requiresGrad = true }
+        // Packed: a new example starts every 13 tokens.
+        let segments = (0..<(bs * t)).map { Int32(($0 % t) / 13) }
+        let mask: AttentionMask = packed ? .causalSegments(segments) : .causal
+        let fused = scaledDotProductAttention(q: q, k: k, v: v, mask: mask)
+        let ref = composed(q, k, v) { _, i in (packed ? i / 13 * 13 : 0)..<(i + 1) }
+        expectClose(fused.toArray(), ref.toArray(), tolerance: 1e-5)
+        (fused * weights).sum().backward()
+        let fusedGrads = [q, k, v].map { $0.grad!.toArray() }
+        [q, k, v].forEach { $0.zeroGrad() }
+        (ref * weights).sum().backward()
+        for (mine, theirs) in zip(fusedGrads, [q, k, v].map { $0.grad!.toArray() }) {
+            expectClose(mine, theirs, tolerance: 1e-5)
+        }
+    }
+
     @Test func decodeAgainstLongerKeys() {
         let q = randomTensor([1, 2, 4, 8], seed: 33), k = randomTensor([1, 6, 1, 8], seed: 34)
         let v = randomTensor([1, 6, 1, 8], seed: 35)

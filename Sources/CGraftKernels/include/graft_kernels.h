@@ -10,6 +10,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include "graft_amx.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,25 +3,28 @@
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let out = broadcastBinary(a, b, op: "add", { $0 + $1 }, { $0 + $1 })
+        // Shapes only: the operands themselves are not needed, so backward does not keep them alive.
+        let (aShape, bShape, aGrad, bGrad) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
         return record(out, op: "add", inputs: [a, b]) { g in
-            [a.requiresGrad ? g.sum(toShape: a.shape) : nil,
-             b.requiresGrad ? g.sum(toShape: b.shape) : nil]
+            [aGrad ? g.sum(toShape: aShape) : nil, bGrad ? g.sum(toShape: bShape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let out = broadcastBinary(a, b, op: "sub", { $0 - $1 }, { $0 - $1 })
+        let (aShape, bShape, aGrad, bGrad) = (a.shape, b.shape, a.requiresGrad, b.requiresGrad)
         return record(out, op: "sub", inputs: [a, b]) { g in
-            [a.requiresGrad ? g.sum(toShape: a.shape) : nil,
-             b.requiresGrad ? (-g).sum(toShape: b.shape) : nil]
+            [aGrad ? g.sum(toShape: aShape) : nil, bGrad ? (-g).sum(toShape: bShape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let out = broadcastBinary(a, b, op: "mul", { $0 * $1 }, { $0 * $1 })
+        // Each operand is saved only when the other one needs its gradient.
+        let (aShape, bShape) = (a.shape, b.shape)
+        let savedA = b.requiresGrad ? a : nil, savedB = a.requiresGrad ? b : nil
         return record(out, op: "mul", inputs: [a, b]) { g in
-            [a.requiresGrad ? (g * b).sum(toShape: a.shape) : nil,
-             b.requiresGrad ? (g * a).sum(toShape: b.shape) : nil]
+            [savedB.map { (g * $0).sum(toShape: aShape) }, savedA.map { (g * $0).sum(toShape: bShape) }]
         }
     }
 

@@ -48,6 +48,8 @@ public func crossEntropy(logits: Tensor, targets: [Int32], ignoreIndex: Int32 = 
     let divisor: Float = reduction == .mean ? Float(max(valid, 1)) : 1
     let out = Tensor([valid == 0 && reduction == .mean ? Float.nan : Float(total) / divisor], shape: [])
     return Tensor.record(out, op: "crossEntropy", inputs: [logits]) { g in
+        // The logits' buffer is read through `px`: keep it alive until backward has run.
+        withExtendedLifetime(x) {}
         let scale = g.item() / divisor
         let gx = Tensor(uninitializedShape: [n, v])
         let pg = gx.basePointer

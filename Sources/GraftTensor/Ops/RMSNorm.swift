@@ -24,6 +24,8 @@ public func rmsNorm(_ input: Tensor, weight: Tensor, eps: Float) -> Tensor {
         }
     }
     return Tensor.record(out, op: "rmsNorm", inputs: [input, weight]) { g in
+        // x and w are read through px and pw: keep their buffers alive until backward has run.
+        withExtendedLifetime((x, w)) {}
         let pg = g.basePointer
         var gx: Tensor? = nil, gw: Tensor? = nil
         if input.requiresGrad {

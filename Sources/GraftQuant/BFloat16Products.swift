@@ -1,0 +1,98 @@
+import CGraftKernels
+import GraftTensor
+
+/// bfloat16 products of the frozen base with many activation rows, on Intel AMX tiles: QLoRA's
+/// "compute dtype bfloat16". Weights and activations are rounded to bfloat16 (nearest even) and
+/// their products summed in float32, forward and backward; the float32 tiled path stays the exact
+/// reference (`KernelMode.exact`). Kernels and layouts: CGraftKernels/include/graft_amx.h.
+public enum BFloat16Compute {
+    /// Whether this CPU and kernel run the tile kernels: AMX-TILE, AMX-BF16 and AVX512-BF16, and
+    /// the tile state granted to the process. Without them `.bfloat16` runs the float32 path.
+    public static let isAvailable: Bool = graft_amx_bf16_available() != 0
+}
+
+/// Rows of float32 rounded to bfloat16, zero-padded to whole 32 × 32 tiles: the A operand.
+final class BFloat16Rows {
+    let rows: Int
+    let paddedCols: Int
+    let pointer: UnsafeMutablePointer<UInt16>
+
+    init(_ x: UnsafePointer<Float>, rows: Int, cols: Int) {
+        self.rows = rows
+        paddedCols = (cols + 31) / 32 * 32
+        let paddedRows = (rows + 31) / 32 * 32
+        pointer = .allocate(capacity: paddedRows * paddedCols)
+        (pointer + rows * paddedCols).initialize(repeating: 0, count: (paddedRows - rows) * paddedCols)
+        parallelChunks(rows, grain: 64) { range in
+            graft_bf16_rows(x + range.lowerBound * cols, cols, Int32(range.count), Int32(cols),
+                            pointer + range.lowerBound * paddedCols, paddedCols, Int32(paddedCols))
+        }
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+extension FrozenMatrix {
+    /// y[n, rows] = x[n, cols] · Wᵀ in bfloat16. Each worker takes 32 rows of W at a time:
+    /// dequantizes them, packs them as two tile panels (36 KiB at cols = 576, L1-sized) and runs
+    /// them against every row of x, so W is read once and never exists in float whole.
+    func multiplyBFloat16(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+        let a = BFloat16Rows(x, rows: n, cols: cols)
+        let steps = a.paddedCols / 32
+        let groups = (rows + 31) / 32
+        parallelChunks(groups, grain: 1) { range in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 32 * cols)
+            let panels = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * steps * 512)
+            defer {
+                scratch.deallocate()
+                panels.deallocate()
+            }
+            for group in range {
+                let first = group * 32
+                let count = min(32, rows - first)
+                dequantize(rows: first..<(first + count), into: scratch)
+                graft_amx_pack_transposed(scratch, cols, Int32(min(16, count)), Int32(cols), Int32(steps), panels)
+                graft_amx_pack_transposed(scratch + 16 * cols, cols, Int32(max(0, count - 16)), Int32(cols),
+                                          Int32(steps), panels + steps * 512)
+                graft_amx_gemm(a.pointer, a.paddedCols, Int32(n), Int32(steps), panels, steps * 512,
+                               Int32(count), y + first, rows, 0)
+            }
+        }
+    }
+
+    /// dx[n, cols] = dy[n, rows] · W (+ dx when `accumulate`) in bfloat16. W is taken in chunks of
+    /// rows (about 1 MiB of panels): both workers dequantize and pack a chunk's steps, then each
+    /// runs its share of dx's columns over the chunk, accumulating into dx.
+    func multiplyTransposedBFloat16(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
+                                    accumulate: Bool) {
+        let a = BFloat16Rows(dy, rows: n, cols: rows)
+        let pairs = (cols + 31) / 32
+        let chunkSteps = max(1, min((rows + 31) / 32, (1 << 20) / (2 * 32 * max(cols, 1))))
+        let panels = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * pairs * chunkSteps * 512)
+        defer { panels.deallocate() }
+        var start = 0
+        while start < rows {
+            let steps = min(chunkSteps, (rows - start + 31) / 32)
+            parallelChunks(steps, grain: 1) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 32 * cols)
+                defer { scratch.deallocate() }
+                for step in range {
+                    let first = start + step * 32
+                    let count = min(32, rows - first)
+                    dequantize(rows: first..<(first + count), into: scratch)
+                    graft_amx_pack_plain(scratch, cols, Int32(count), Int32(cols), Int32(chunkSteps), Int32(step), panels)
+                }
+            }
+            let overwrite = !accumulate && start == 0
+            parallelChunks(pairs, grain: 1) { range in
+                for pair in range {
+                    let first = pair * 32
+                    graft_amx_gemm(a.pointer + start, a.paddedCols, Int32(n), Int32(steps),
+                                   panels + 2 * pair * chunkSteps * 512, chunkSteps * 512,
+                                   Int32(min(32, cols - first)), dx + first, cols, overwrite ? 0 : 1)
+                }
+            }
+            start += steps * 32
+        }
+    }
+}
