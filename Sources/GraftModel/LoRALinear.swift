@@ -60,11 +60,14 @@ public final class LoRALinear: LinearLayer, @unchecked Sendable {
     public var parameters: [Tensor] { [a, b] + (magnitude.map { [$0] } ?? []) }
 
     public func callAsFunction(_ x: Tensor, kernels: KernelMode) -> Tensor {
-        let y = base(x, kernels: kernels)
         var dropped = x
         if let source = dropoutSource, source.isTraining, config.dropout > 0 {
             dropped = dropout(x, p: config.dropout, generator: &source.generator)
         }
+        if magnitude == nil, let frozen = base as? FrozenLinear {
+            return loraLinear(x, dropped: dropped, base: frozen.weight, a: a, b: b, scaling: scaling, kernels: kernels)
+        }
+        let y = base(x, kernels: kernels)
         let lora = matmul(matmul(dropped, a, transposeB: true), b, transposeB: true)
         guard let magnitude else { return y + lora * scaling }
         // DoRA: the row norms of W + s·B·A, detached (DoRA §4.3; PEFT does the same).

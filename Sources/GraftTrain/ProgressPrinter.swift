@@ -18,7 +18,7 @@ public struct ProgressPrinter {
             line("train: \(s.trainExamples) examples, \(s.trainTokens) tokens (\(s.trainTargets) scored), \(s.truncated) truncated; "
                  + "valid: \(s.validExamples) examples, \(s.validTruncated) truncated")
             line("adapters: \(s.adaptedLayers) layers, \(s.trainableParameters) trainable parameters; "
-                 + "\(s.steps) steps, \(s.batchesPerEpoch) batches per epoch")
+                 + "\(s.steps) steps, \(s.batchesPerEpoch) batches per epoch; base products in \(s.compute)")
         case .resumed(let step, let path):
             line("resumed at step \(step) from \(path)")
         case .step(let r):

@@ -23,6 +23,8 @@ public struct TrainingSummary: Sendable {
     public var adaptedLayers: Int
     public var steps: Int
     public var batchesPerEpoch: Int
+    /// The arithmetic of the base's products (recipe key model.compute_dtype).
+    public var compute: String
 }
 
 public struct StepReport: Sendable, Codable {

@@ -30,6 +30,7 @@ public struct TrainingSession {
         case .fp4: model.requantize(.fp4, blockSize: recipe.model.blockSize)
         }
         let baseHash = try ContentHash.sha256(path: recipe.model.path)
+        model.kernels = recipe.model.computeType == .bfloat16 ? .bfloat16 : .exact
         model.recomputeBlocks = recipe.train.recompute
         let dropout = DropoutSource(seed: recipe.train.seed &+ 0xD0)
         model.dropoutSource = dropout
@@ -66,7 +67,17 @@ public struct TrainingSession {
                                   trainTargets: train.summary.targets, truncated: train.summary.truncated,
                                   validExamples: valid.summary.examples, validTruncated: valid.summary.truncated,
                                   trainableParameters: adapters.parameterCount, adaptedLayers: adapters.layers.count,
-                                  steps: totalSteps, batchesPerEpoch: stream.batches(epoch: 0).count)
+                                  steps: totalSteps, batchesPerEpoch: stream.batches(epoch: 0).count,
+                                  compute: Self.describe(recipe.model.computeType))
+    }
+
+    /// How the base's products run, for the summary: bfloat16 without AMX says it runs float32.
+    static func describe(_ compute: Recipe.ComputeType) -> String {
+        switch compute {
+        case .float32: return "float32"
+        case .bfloat16 where BFloat16Compute.isAvailable: return "bfloat16 (AMX tiles)"
+        case .bfloat16: return "float32 (bfloat16 asked, but this CPU has no AMX)"
+        }
     }
 
     /// Continues from the newest checkpoint in the recipe's checkpoint folder.

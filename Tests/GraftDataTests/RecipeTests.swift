@@ -52,7 +52,9 @@ import Testing
     @Test func issueExampleParses() throws {
         let r = try parse(Self.example)
         #expect(r.model.path == "/work/r/models/SmolLM2-135M-Instruct.Q4_1.gguf")
-        #expect(r.model.quant == .gguf)
+        #expect(r.model.quant == .gguf && r.model.computeType == .float32)
+        let bf16 = try parse(Self.example.replacingOccurrences(of: "quant = \"gguf\"", with: "quant = \"gguf\"\ncompute_dtype = \"bfloat16\""))
+        #expect(bf16.model.computeType == .bfloat16)
         #expect(r.lora == Recipe.LoRA(rank: 8, alpha: 16, dropout: 0.05, targets: ["q_proj", "v_proj"], rslora: false, dora: false))
         #expect(r.data.train == "/work/r/Datasets/NAME/train.jsonl" && r.data.valid == "/work/r/Datasets/NAME/valid.jsonl")
         #expect(r.data.maskPrompt && r.data.maxLength == 512 && r.data.packing)
@@ -83,7 +85,8 @@ import Testing
                                 ("lr = 2e-4", "lr = -1.0", "train.lr"), ("schedule = \"cosine\"", "schedule = \"step\"", "train.schedule"),
                                 ("quant = \"gguf\"", "quant = \"int8\"", "model.quant"), ("keep = 3", "keep = 0", "checkpoint.keep"),
                                 ("targets = [\"q_proj\", \"v_proj\"]", "targets = [\"q_proj\", \"lm_head\"]", "lora.targets"),
-                                ("warmup = 10", "warmup = 300", "train.warmup")] {
+                                ("warmup = 10", "warmup = 300", "train.warmup"),
+                                ("quant = \"gguf\"", "quant = \"gguf\"\ncompute_dtype = \"float16\"", "model.compute_dtype")] {
             guard case .outOfRange(_, let k, _, _)? = error(Self.example.replacingOccurrences(of: from, with: to)) else {
                 Issue.record("\(to) was accepted")
                 continue
