@@ -149,6 +149,10 @@ static void configure_tiles(void) {
         }                                                                                          \
     } while (0)
 
+#ifndef PREFETCH_STEPS
+#define PREFETCH_STEPS 4
+#endif
+
 GRAFT_AMX_TARGET
 void graft_amx_gemm(const uint16_t *a, size_t lda, int m, int ksteps, const uint16_t *b, size_t panel_stride,
                     int ncols, float *c, size_t ldc, int accumulate) {
@@ -166,6 +170,19 @@ void graft_amx_gemm(const uint16_t *a, size_t lda, int m, int ksteps, const uint
             const uint16_t *a0 = a + (size_t)m0 * lda;
             const uint16_t *a1 = a0 + 16 * lda;
             for (int s = 0; s < ksteps; s++) {
+                // Tiles stream from L2: fetch the rows of A and B a few steps ahead into L1.
+                if (s + PREFETCH_STEPS < ksteps) {
+                    const char *pa0 = (const char *)(a0 + (s + PREFETCH_STEPS) * 32);
+                    const char *pa1 = (const char *)(a1 + (s + PREFETCH_STEPS) * 32);
+                    const char *pb0 = (const char *)(b0 + (size_t)(s + PREFETCH_STEPS) * 512);
+                    const char *pb1 = (const char *)(b1 + (size_t)(s + PREFETCH_STEPS) * 512);
+                    for (int r = 0; r < 16; r++) {
+                        _mm_prefetch(pa0 + r * astride, _MM_HINT_T0);
+                        _mm_prefetch(pa1 + r * astride, _MM_HINT_T0);
+                        _mm_prefetch(pb0 + r * 64, _MM_HINT_T0);
+                        _mm_prefetch(pb1 + r * 64, _MM_HINT_T0);
+                    }
+                }
                 _tile_loadd(0, a0 + s * 32, astride);
                 _tile_loadd(1, a1 + s * 32, astride);
                 _tile_loadd(2, b0 + (size_t)s * 512, 64);

@@ -11,25 +11,27 @@ public enum BFloat16Compute {
     public static let isAvailable: Bool = graft_amx_bf16_available() != 0
 }
 
-/// Rows of float32 rounded to bfloat16, zero-padded to whole 32 × 32 tiles: the A operand.
+/// Rows of float32 rounded to bfloat16, zero-padded to whole 32 × 32 tiles: the A operand. The
+/// buffer comes from the tensor buffer pool (as half as many floats), so the same sizes every
+/// step reuse memory instead of faulting in fresh pages (50 MB for the output head's gradient).
 final class BFloat16Rows {
     let rows: Int
     let paddedCols: Int
     let pointer: UnsafeMutablePointer<UInt16>
+    private let storage: TensorStorage
 
     init(_ x: UnsafePointer<Float>, rows: Int, cols: Int) {
         self.rows = rows
         paddedCols = (cols + 31) / 32 * 32
         let paddedRows = (rows + 31) / 32 * 32
-        pointer = .allocate(capacity: paddedRows * paddedCols)
+        storage = TensorStorage(count: (paddedRows * paddedCols + 1) / 2)
+        pointer = UnsafeMutableRawPointer(storage.pointer).bindMemory(to: UInt16.self, capacity: paddedRows * paddedCols)
         (pointer + rows * paddedCols).initialize(repeating: 0, count: (paddedRows - rows) * paddedCols)
         parallelChunks(rows, grain: 64) { range in
             graft_bf16_rows(x + range.lowerBound * cols, cols, Int32(range.count), Int32(cols),
                             pointer + range.lowerBound * paddedCols, paddedCols, Int32(paddedCols))
         }
     }
-
-    deinit { pointer.deallocate() }
 }
 
 extension FrozenMatrix {

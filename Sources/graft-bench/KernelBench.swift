@@ -25,5 +25,43 @@ enum KernelBench {
         }
         table.print()
         print("(copy bandwidth, read side: \(fmt(copy / 1e9)) GB/s)")
+        tiledProducts(repeats: repeats)
+    }
+
+    /// The frozen base's products for 512 rows (prefill, training), forward and input gradient:
+    /// float32 tiles through sgemm against bfloat16 AMX tiles, in GFLOP/s, against plain sgemm on
+    /// the dequantized matrix measured in the same run (the machine's float32 limit).
+    static func tiledProducts(repeats: Int) {
+        print("== frozen Q4_1 products, 512 rows: float32 (sgemm) vs bfloat16 (AMX) ==")
+        var table = Table("matrix", "direction", "sgemm GFLOP/s", "float32 tiles", "bfloat16 tiles", "bf16 / sgemm")
+        var rng = RandomGenerator(seed: 4)
+        let n = 512
+        for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
+            let w = QuantizedMatrix(type: .q4_1, rows: rows, cols: cols,
+                                    bytes: Quantize.row(.q4_1, (0..<(rows * cols)).map { _ in rng.nextNormal() }))
+            let dense = w.dequantized()
+            let flops = 2.0 * Double(n * rows * cols)
+            for backward in [false, true] {
+                let x = Tensor.randn([n, backward ? rows : cols], generator: &rng)
+                let y = Tensor(uninitializedShape: [n, backward ? cols : rows])
+                let sgemm = Measurement(repeats: repeats) {
+                    BLAS.sgemm(transA: false, transB: !backward, m: n, n: backward ? cols : rows, k: backward ? rows : cols,
+                               a: x.basePointer, lda: backward ? rows : cols, b: dense.basePointer, ldb: cols,
+                               c: y.basePointer, ldc: backward ? cols : rows)
+                }
+                func product(_ kernels: KernelMode) -> Measurement {
+                    Measurement(repeats: repeats) {
+                        if backward { w.multiplyTransposed(x.basePointer, n: n, into: y.basePointer, accumulate: false, kernels: kernels) }
+                        else { w.multiply(x.basePointer, n: n, into: y.basePointer, kernels: kernels) }
+                    }
+                }
+                let (f32, bf16) = (product(.exact), product(.bfloat16))
+                table.add("\(rows)×\(cols)", backward ? "dx = dy·W" : "y = x·Wᵀ", fmt(flops / sgemm.median / 1e9),
+                          fmt(flops / f32.median / 1e9), fmt(flops / bf16.median / 1e9), fmt(sgemm.median / bf16.median, 2))
+            }
+        }
+        table.print()
+        print(BFloat16Compute.isAvailable ? "(bfloat16 on AMX tiles; both tile paths include dequantizing the Q4_1 blocks)"
+                                          : "(no AMX on this CPU: the bfloat16 column runs the float32 path)")
     }
 }

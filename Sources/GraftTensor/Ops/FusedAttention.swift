@@ -32,8 +32,10 @@ enum FusedAttention {
             tkp = (tk + 15) / 16 * 16
             group = hq / hkv
             self.scale = scale
-            keysT = Tensor.zeros([batch, hkv, dp, tkp])
-            values = Tensor.zeros([batch, hkv, tkp, dp])
+            // Zeros only where there is padding to fill; the copies write everything else.
+            let padded = dp != d || tkp != tk
+            keysT = padded ? Tensor.zeros([batch, hkv, dp, tkp]) : Tensor(uninitializedShape: [batch, hkv, dp, tkp])
+            values = padded ? Tensor.zeros([batch, hkv, tkp, dp]) : Tensor(uninitializedShape: [batch, hkv, tkp, dp])
             FusedAttention.headMajor(k.basePointer, batch: batch, t: tk, heads: hkv, d: d, into: keysT.basePointer,
                                      rowStride: 1, columnStride: tkp, headStride: dp * tkp)
             FusedAttention.headMajor(v.basePointer, batch: batch, t: tk, heads: hkv, d: d, into: values.basePointer,
@@ -117,10 +119,11 @@ enum FusedAttention {
         -> (Tensor, Tensor, Tensor) {
         let ldq = o.hq * o.d
         // Head-major padded copies: q and g as rows (dK, dV), k as rows (dQ), v transposed (dP).
-        let queries = Tensor.zeros([o.batch, o.hq, o.tq, o.dp])
-        let grads = Tensor.zeros([o.batch, o.hq, o.tq, o.dp])
-        let keys = Tensor.zeros([o.batch, o.hkv, o.tkp, o.dp])
-        let valuesT = Tensor.zeros([o.batch, o.hkv, o.dp, o.tkp])
+        // Only padded columns need zeros; keys and valuesT are transposed from padded copies whole.
+        let queries = o.dp != o.d ? Tensor.zeros([o.batch, o.hq, o.tq, o.dp]) : Tensor(uninitializedShape: [o.batch, o.hq, o.tq, o.dp])
+        let grads = o.dp != o.d ? Tensor.zeros([o.batch, o.hq, o.tq, o.dp]) : Tensor(uninitializedShape: [o.batch, o.hq, o.tq, o.dp])
+        let keys = Tensor(uninitializedShape: [o.batch, o.hkv, o.tkp, o.dp])
+        let valuesT = Tensor(uninitializedShape: [o.batch, o.hkv, o.dp, o.tkp])
         headMajor(q.basePointer, batch: o.batch, t: o.tq, heads: o.hq, d: o.d, into: queries.basePointer,
                   rowStride: o.dp, columnStride: 1, headStride: o.tq * o.dp)
         headMajor(g.basePointer, batch: o.batch, t: o.tq, heads: o.hq, d: o.d, into: grads.basePointer,
@@ -134,8 +137,18 @@ enum FusedAttention {
         // Each (batch, head) is split in two at the row where half of its key visits are done.
         let halves = (0..<o.batch).map { b in rowSplittingWork(windows, b: b, tq: o.tq) }
         let items = o.batch * o.hq * 2
-        let keyGrads = Tensor.zeros([items, o.tkp, o.dp]), valueGrads = Tensor.zeros([items, o.tkp, o.dp])
-        let queryGrads = Tensor.zeros([o.batch, o.hq, o.tq, o.dp])
+        // Each item's key and value gradients cover the keys its rows reach; each worker zeroes
+        // its items' own (a serial memset of all of them cost 4% of a training step).
+        func rows(_ item: Int) -> Range<Int> {
+            let b = item / 2 / o.hq
+            return item % 2 == 0 ? 0..<halves[b] : halves[b]..<o.tq
+        }
+        let reach = (0..<items).map { item in
+            rows(item).isEmpty ? 0 : keySpan(windows, b: item / 2 / o.hq, tq: o.tq, first: rows(item).lowerBound,
+                                             rows: rows(item).count, tkp: o.tkp).1
+        }
+        let keyGrads = Tensor(uninitializedShape: [items, o.tkp, o.dp]), valueGrads = Tensor(uninitializedShape: [items, o.tkp, o.dp])
+        let queryGrads = Tensor(uninitializedShape: [o.batch, o.hq, o.tq, o.dp])
         let (pg, po, pl) = (g.basePointer, out.basePointer, lse.basePointer)
         parallelChunks(items, grain: 1) { range in
             let probs = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * o.tkp)
@@ -145,12 +158,14 @@ enum FusedAttention {
                 let (bh, half) = item.quotientAndRemainder(dividingBy: 2)
                 let (b, h) = bh.quotientAndRemainder(dividingBy: o.hq)
                 let kvh = h / o.group
-                let rowRange = half == 0 ? 0..<halves[b] : halves[b]..<o.tq
+                let rowRange = rows(item)
                 let kt = o.keysT.basePointer + (b * o.hkv + kvh) * o.dp * o.tkp
                 let vt = valuesT.basePointer + (b * o.hkv + kvh) * o.dp * o.tkp
                 let kRows = keys.basePointer + (b * o.hkv + kvh) * o.tkp * o.dp
                 let qHead = queries.basePointer + bh * o.tq * o.dp, gHead = grads.basePointer + bh * o.tq * o.dp
                 let dk = keyGrads.basePointer + item * o.tkp * o.dp, dv = valueGrads.basePointer + item * o.tkp * o.dp
+                dk.update(repeating: 0, count: reach[item] * o.dp)
+                dv.update(repeating: 0, count: reach[item] * o.dp)
                 var first = rowRange.lowerBound
                 while first < rowRange.upperBound {
                     let rows = min(blockRows, rowRange.upperBound - first)
@@ -191,7 +206,7 @@ enum FusedAttention {
                 for half in 0..<2 {
                     let item = (b * o.hq + h) * 2 + half
                     let dk = keyGrads.basePointer + item * o.tkp * o.dp, dv = valueGrads.basePointer + item * o.tkp * o.dp
-                    for j in 0..<o.tk {
+                    for j in 0..<min(o.tk, reach[item]) {
                         let at = ((b * o.tk + j) * o.hkv + kvh) * o.d
                         Kernels.add(gk.basePointer + at, dk + j * o.dp, gk.basePointer + at, o.d)
                         Kernels.add(gv.basePointer + at, dv + j * o.dp, gv.basePointer + at, o.d)
@@ -233,7 +248,7 @@ enum FusedAttention {
 
     /// Pointers to rows 0…7 of `base` (`ld` apart), rows past `rows` repeating the last one.
     @inline(__always)
-    static func eightRows(_ base: Row, _ ld: Int, _ rows: Int) -> (Row, Row, Row, Row, Row, Row, Row, Row) {
+    static func eightRows(_ base: Row, _ ld: Int, _ rows: Int) -> EightRows {
         let last = rows - 1
         func row(_ r: Int) -> Row { base + min(r, last) * ld }
         return (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
@@ -241,7 +256,7 @@ enum FusedAttention {
 
     /// Stores the first `rows` of eight vectors at `base`, `ld` apart.
     @inline(__always)
-    static func storeRows(_ v: (V, V, V, V, V, V, V, V), _ base: UnsafeMutablePointer<Float>, _ ld: Int, _ rows: Int) {
+    static func storeRows(_ v: Eight, _ base: UnsafeMutablePointer<Float>, _ ld: Int, _ rows: Int) {
         Kernels.store(v.0, base)
         if rows > 1 { Kernels.store(v.1, base + ld) }
         if rows > 2 { Kernels.store(v.2, base + 2 * ld) }
@@ -252,49 +267,82 @@ enum FusedAttention {
         if rows > 7 { Kernels.store(v.7, base + 7 * ld) }
     }
 
-    /// s[r][j] = scale · Σ_c a[r][c]·bt[c][j] for j in [from, to) (whole vectors).
+    typealias Eight = (V, V, V, V, V, V, V, V)
+    typealias EightRows = (Row, Row, Row, Row, Row, Row, Row, Row)
+
+    /// Σ_t a[r][t]·b[t][0..<32] for the eight rows r over t in `range`, as two vectors a row; `b`
+    /// points at row `range.lowerBound` of the 32-column panel, rows `ldb` apart. Sixteen
+    /// accumulators: two vector loads per eight broadcasts.
     @inline(__always)
+    static func rowsTimesPanel(_ a: EightRows, _ range: Range<Int>, _ b: UnsafePointer<Float>, ldb: Int) -> (Eight, Eight) {
+        let (a0, a1, a2, a3, a4, a5, a6, a7) = a
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
+        var e0 = V(), e1 = V(), e2 = V(), e3 = V(), e4 = V(), e5 = V(), e6 = V(), e7 = V()
+        var row = b
+        for t in range {
+            let x = Kernels.load(row), y = Kernels.load(row + 16)
+            let (q0, q1, q2, q3) = (a0[t], a1[t], a2[t], a3[t])
+            c0 = c0.addingProduct(q0, x); e0 = e0.addingProduct(q0, y)
+            c1 = c1.addingProduct(q1, x); e1 = e1.addingProduct(q1, y)
+            c2 = c2.addingProduct(q2, x); e2 = e2.addingProduct(q2, y)
+            c3 = c3.addingProduct(q3, x); e3 = e3.addingProduct(q3, y)
+            let (q4, q5, q6, q7) = (a4[t], a5[t], a6[t], a7[t])
+            c4 = c4.addingProduct(q4, x); e4 = e4.addingProduct(q4, y)
+            c5 = c5.addingProduct(q5, x); e5 = e5.addingProduct(q5, y)
+            c6 = c6.addingProduct(q6, x); e6 = e6.addingProduct(q6, y)
+            c7 = c7.addingProduct(q7, x); e7 = e7.addingProduct(q7, y)
+            row += ldb
+        }
+        return ((c0, c1, c2, c3, c4, c5, c6, c7), (e0, e1, e2, e3, e4, e5, e6, e7))
+    }
+
+    /// The same for a 16-column panel (the last columns when a count is an odd multiple of 16).
+    @inline(__always)
+    static func rowsTimesVector(_ a: EightRows, _ range: Range<Int>, _ b: UnsafePointer<Float>, ldb: Int) -> Eight {
+        let (a0, a1, a2, a3, a4, a5, a6, a7) = a
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
+        var row = b
+        for t in range {
+            let x = Kernels.load(row)
+            c0 = c0.addingProduct(a0[t], x); c1 = c1.addingProduct(a1[t], x)
+            c2 = c2.addingProduct(a2[t], x); c3 = c3.addingProduct(a3[t], x)
+            c4 = c4.addingProduct(a4[t], x); c5 = c5.addingProduct(a5[t], x)
+            c6 = c6.addingProduct(a6[t], x); c7 = c7.addingProduct(a7[t], x)
+            row += ldb
+        }
+        return (c0, c1, c2, c3, c4, c5, c6, c7)
+    }
+
+    @inline(__always)
+    static func scaled(_ v: Eight, _ s: V) -> Eight { (v.0 * s, v.1 * s, v.2 * s, v.3 * s, v.4 * s, v.5 * s, v.6 * s, v.7 * s) }
+
+    /// s[r][j] = scale · Σ_c a[r][c]·bt[c][j] for j in [from, to) (whole vectors).
     static func scoreBlock(_ a: UnsafePointer<Float>, lda: Int, rows: Int, d: Int, _ bt: UnsafePointer<Float>,
                            ldb: Int, from: Int, to: Int, scale: Float, into s: UnsafeMutablePointer<Float>, lds: Int) {
-        let (a0, a1, a2, a3, a4, a5, a6, a7) = eightRows(a, lda, rows)
+        let rowsOfA = eightRows(a, lda, rows)
+        let sv = V(repeating: scale)
         var j = from
-        while j < to {
-            var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
-            var col = bt + j
-            for c in 0..<d {
-                let x = Kernels.load(col)
-                c0 = c0.addingProduct(a0[c], x); c1 = c1.addingProduct(a1[c], x)
-                c2 = c2.addingProduct(a2[c], x); c3 = c3.addingProduct(a3[c], x)
-                c4 = c4.addingProduct(a4[c], x); c5 = c5.addingProduct(a5[c], x)
-                c6 = c6.addingProduct(a6[c], x); c7 = c7.addingProduct(a7[c], x)
-                col += ldb
-            }
-            let sv = V(repeating: scale)
-            storeRows((c0 * sv, c1 * sv, c2 * sv, c3 * sv, c4 * sv, c5 * sv, c6 * sv, c7 * sv), s + j, lds, rows)
-            j += 16
+        while j + 32 <= to {
+            let (c, e) = rowsTimesPanel(rowsOfA, 0..<d, bt + j, ldb: ldb)
+            storeRows(scaled(c, sv), s + j, lds, rows)
+            storeRows(scaled(e, sv), s + j + 16, lds, rows)
+            j += 32
         }
+        if j < to { storeRows(scaled(rowsTimesVector(rowsOfA, 0..<d, bt + j, ldb: ldb), sv), s + j, lds, rows) }
     }
 
     /// o[r][c] = Σ_j p[r][j]·v[j][c] for j in [from, to), all dp columns.
-    @inline(__always)
     static func weightedRows(_ p: UnsafePointer<Float>, ldp: Int, rows: Int, from: Int, to: Int,
                              _ v: UnsafePointer<Float>, ldv: Int, dp: Int, into o: UnsafeMutablePointer<Float>, ldo: Int) {
-        let (p0, p1, p2, p3, p4, p5, p6, p7) = eightRows(p, ldp, rows)
+        let rowsOfP = eightRows(p, ldp, rows)
         var c = 0
-        while c < dp {
-            var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
-            var row = v + from * ldv + c
-            for j in from..<to {
-                let x = Kernels.load(row)
-                c0 = c0.addingProduct(p0[j], x); c1 = c1.addingProduct(p1[j], x)
-                c2 = c2.addingProduct(p2[j], x); c3 = c3.addingProduct(p3[j], x)
-                c4 = c4.addingProduct(p4[j], x); c5 = c5.addingProduct(p5[j], x)
-                c6 = c6.addingProduct(p6[j], x); c7 = c7.addingProduct(p7[j], x)
-                row += ldv
-            }
-            storeRows((c0, c1, c2, c3, c4, c5, c6, c7), o + c, ldo, rows)
-            c += 16
+        while c + 32 <= dp {
+            let (lo, hi) = rowsTimesPanel(rowsOfP, from..<to, v + from * ldv + c, ldb: ldv)
+            storeRows(lo, o + c, ldo, rows)
+            storeRows(hi, o + c + 16, ldo, rows)
+            c += 32
         }
+        if c < dp { storeRows(rowsTimesVector(rowsOfP, from..<to, v + from * ldv + c, ldb: ldv), o + c, ldo, rows) }
     }
 
     /// acc[j][c] += Σ_r w[r][j]·x[r][c] for j in [from, to): the key and value gradients.
