@@ -30,7 +30,7 @@ for suite in suites {
             exit(1)
         }
     case "train":
-        do { try TrainBench.run(steps: 5) } catch {
+        do { try TrainBench.run(steps: 5, rounds: 3) } catch {
             FileHandle.standardError.write(Data("graft-bench: train: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }

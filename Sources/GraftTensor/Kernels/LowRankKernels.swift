@@ -82,36 +82,61 @@ extension Kernels {
     }
 
     /// acc[k] += scale·Σ_i coef[i][k]·x[i], for k < r (coef `[n, r]`, x `[n, len]`, acc `[r, len]`):
-    /// the weight gradients. Split by 16 columns at a time, so each worker owns its slice of acc
-    /// and keeps eight rows of it in registers while it walks down x.
+    /// the weight gradients. Each worker owns a range of columns of acc. Rows go four at a time
+    /// and along each row in vectors, so x streams row by row (walking it down a column of
+    /// vectors crossed a page every row or two and ran at a fraction of the bandwidth); eight
+    /// rows of acc stay in registers for the four rows' products.
     public static func outerAccumulate(_ coef: UnsafePointer<Float>, n: Int, r: Int, _ x: UnsafePointer<Float>, len: Int,
                                        scale: Float, into acc: UnsafeMutablePointer<Float>) {
-        let strips = (len + width - 1) / width
-        parallelChunks(strips, grain: Swift.max(1, (1 << 12) / Swift.max(n * r, 1))) { range in
-            for strip in range {
-                let c = strip * width
-                if c + width > len {
-                    // The last, partial strip: scalar.
-                    for k in 0..<r { for t in c..<len { for i in 0..<n { acc[k * len + t] += scale * coef[i * r + k] * x[i * len + t] } } }
-                    continue
-                }
+        let vectors = len / width
+        let parts = Swift.max(1, Swift.min(Parallelism.workers * 2, vectors))
+        parallelChunks(parts, grain: 1) { range in
+            for part in range {
+                let lo = part * vectors / parts * width, hi = (part + 1) * vectors / parts * width
                 for k0 in stride(from: 0, to: r, by: 8) {
                     let g = Swift.min(8, r - k0)
-                    var a: Eight = (V(), V(), V(), V(), V(), V(), V(), V())
-                    for i in 0..<n {
-                        let v = load(x + i * len + c)
-                        let ci = coef + i * r + k0
-                        func ck(_ k: Int) -> Float { ci[Swift.min(k, g - 1)] }
-                        a.0.addProduct(ck(0), v); a.1.addProduct(ck(1), v); a.2.addProduct(ck(2), v); a.3.addProduct(ck(3), v)
-                        a.4.addProduct(ck(4), v); a.5.addProduct(ck(5), v); a.6.addProduct(ck(6), v); a.7.addProduct(ck(7), v)
-                    }
-                    let sv = V(repeating: scale)
-                    for k in 0..<g {
-                        let dst = acc + (k0 + k) * len + c
-                        store(load(dst) + element(a, k) * sv, dst)
+                    func accRow(_ k: Int) -> UnsafeMutablePointer<Float> { acc + (k0 + Swift.min(k, g - 1)) * len }
+                    let (d0, d1, d2, d3, d4, d5, d6, d7) = (accRow(0), accRow(1), accRow(2), accRow(3), accRow(4), accRow(5), accRow(6), accRow(7))
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { wb in
+                        let w = wb.baseAddress!
+                        for i0 in stride(from: 0, to: n, by: 4) {
+                            // scale·coef for four rows × eight ranks; ranks past g and rows past n weigh zero.
+                            w.update(repeating: 0, count: 32)
+                            for ri in 0..<Swift.min(4, n - i0) { for k in 0..<g { w[ri * 8 + k] = scale * coef[(i0 + ri) * r + k0 + k] } }
+                            func row(_ ri: Int) -> UnsafePointer<Float> { x + Swift.min(i0 + ri, n - 1) * len }
+                            let (x0, x1, x2, x3) = (row(0), row(1), row(2), row(3))
+                            var c = lo
+                            while c < hi {
+                                var a: Eight = (load(d0 + c), load(d1 + c), load(d2 + c), load(d3 + c),
+                                                load(d4 + c), load(d5 + c), load(d6 + c), load(d7 + c))
+                                @inline(__always) func add(_ v: V, _ wr: UnsafePointer<Float>) {
+                                    a.0.addProduct(wr[0], v); a.1.addProduct(wr[1], v); a.2.addProduct(wr[2], v); a.3.addProduct(wr[3], v)
+                                    a.4.addProduct(wr[4], v); a.5.addProduct(wr[5], v); a.6.addProduct(wr[6], v); a.7.addProduct(wr[7], v)
+                                }
+                                add(load(x0 + c), w)
+                                add(load(x1 + c), w + 8)
+                                add(load(x2 + c), w + 16)
+                                add(load(x3 + c), w + 24)
+                                // Only the group's real rows are stored (the others repeat its last).
+                                store(a.0, d0 + c)
+                                if g > 1 { store(a.1, d1 + c) }
+                                if g > 2 { store(a.2, d2 + c) }
+                                if g > 3 { store(a.3, d3 + c) }
+                                if g > 4 { store(a.4, d4 + c) }
+                                if g > 5 { store(a.5, d5 + c) }
+                                if g > 6 { store(a.6, d6 + c) }
+                                if g > 7 { store(a.7, d7 + c) }
+                                c += width
+                            }
+                        }
                     }
                 }
             }
+        }
+        // Columns past the last whole vector.
+        let tail = vectors * width
+        if tail < len {
+            for k in 0..<r { for t in tail..<len { for i in 0..<n { acc[k * len + t] += scale * coef[i * r + k] * x[i * len + t] } } }
         }
     }
 }
