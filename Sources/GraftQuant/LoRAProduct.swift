@@ -19,11 +19,21 @@ public func loraLinear(_ x: Tensor, dropped: Tensor, base w: some FrozenMatrix, 
     // h = x̃·Aᵀ [n, r]; y += s·h·Bᵀ, with Bᵀ [r, out] so the update adds whole rows.
     let h = Tensor(uninitializedShape: [n, r])
     Kernels.rowDots(branch.basePointer, n: n, len: cols, aw.basePointer, r: r, into: h.basePointer)
-    let bt = bw.transposed().contiguous()
-    Kernels.rowCombine(h.basePointer, n: n, r: r, bt.basePointer, len: w.rows, scale: s, into: out.basePointer,
-                       accumulate: true)
+    var transposedB: Tensor?
+    if n <= QuantizedMatrix.fewRowsLimit {
+        // Decoding: y += s·h·Bᵀ straight from B (transposing B for every token cost more than
+        // the products; sgemm reads it in place).
+        BLAS.sgemm(transA: false, transB: true, m: n, n: w.rows, k: r, alpha: s, a: h.basePointer, lda: r,
+                   b: bw.basePointer, ldb: r, beta: 1, c: out.basePointer, ldc: w.rows)
+    } else {
+        let bt = bw.transposed().contiguous()
+        Kernels.rowCombine(h.basePointer, n: n, r: r, bt.basePointer, len: w.rows, scale: s, into: out.basePointer,
+                           accumulate: true)
+        transposedB = bt
+    }
     let shared = dropped === x
     return Tensor.record(out, op: "loraLinear", inputs: [x, dropped, a, b]) { g in
+        let bt = transposedB ?? bw.transposed().contiguous()
         // u = g·B [n, r]: the gradient reaching h, before the scale.
         let u = Tensor(uninitializedShape: [n, r])
         Kernels.rowDots(g.basePointer, n: n, len: w.rows, bt.basePointer, r: r, into: u.basePointer)
