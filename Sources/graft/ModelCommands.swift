@@ -34,7 +34,7 @@ struct Generate: ParsableCommand {
     @Option(help: "Min-p threshold.") var minP: Float = 0.05
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "exact | fast") var kernels: KernelMode = .fast
+    @Option(help: "exact | fast | bfloat16 (prompt products on AMX tiles)") var kernels: KernelMode = .fast
     @Option(help: "A trained adapter's folder (from `graft train`), applied to the model.") var adapter: String?
 
     func validate() throws {
@@ -111,7 +111,7 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Path to a .gguf model.") var model: String
     @Option(help: "The text file.") var file: String
     @Option(help: "Tokens per window.") var context = 256
-    @Option(help: "exact | fast") var kernels: KernelMode = .fast
+    @Option(help: "exact | fast | bfloat16 (prompt products on AMX tiles)") var kernels: KernelMode = .fast
 
     func run() throws {
         guard context >= 2 else { throw ValidationError("--context must be at least 2") }
