@@ -60,13 +60,14 @@ public final class LoRALinear: LinearLayer, @unchecked Sendable {
     public var parameters: [Tensor] { [a, b] + (magnitude.map { [$0] } ?? []) }
 
     public func callAsFunction(_ x: Tensor, kernels: KernelMode) -> Tensor {
-        var dropped = x
-        if let source = dropoutSource, source.isTraining, config.dropout > 0 {
-            dropped = dropout(x, p: config.dropout, generator: &source.generator)
-        }
+        let dropping = dropoutSource.map { $0.isTraining && config.dropout > 0 } ?? false
         if magnitude == nil, let frozen = base as? FrozenLinear {
-            return loraLinear(x, dropped: dropped, base: frozen.weight, a: a, b: b, scaling: scaling, kernels: kernels)
+            // The fused op, with the same draws as `dropout` would make.
+            let mask = dropping ? DropoutMask(count: x.count, p: config.dropout, generator: &dropoutSource!.generator) : nil
+            return loraLinear(x, dropout: mask, base: frozen.weight, a: a, b: b, scaling: scaling, kernels: kernels)
         }
+        var dropped = x
+        if dropping, let source = dropoutSource { dropped = dropout(x, p: config.dropout, generator: &source.generator) }
         let y = base(x, kernels: kernels)
         let lora = matmul(matmul(dropped, a, transposeB: true), b, transposeB: true)
         guard let magnitude else { return y + lora * scaling }
