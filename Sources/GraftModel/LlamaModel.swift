@@ -125,7 +125,7 @@ public final class LlamaModel {
         let h = x + w.o(attention, kernels: kernels)
         let f = rmsNorm(h, weight: w.mlpNorm, eps: config.rmsNormEps)
         let gateUp = project(f, [w.gate, w.up])
-        return h + w.down(gateUp[0].silu() * gateUp[1], kernels: kernels)
+        return h + w.down(swiglu(gateUp[0], gateUp[1]), kernels: kernels)
     }
 
     /// Several projections of the same input. When decoding with the fast kernels through frozen

@@ -77,6 +77,22 @@ import Testing
         let s = a.softmax().sum(axes: [-1]).toArray()
         for v in s { #expect(abs(v - 1) < 1e-6) }
     }
+
+    /// The fused SwiGLU product equals silu(gate) · up bit for bit, forward and backward (37
+    /// elements a row: vector and scalar tails), and passes the finite-difference check.
+    @Test func swigluEqualsSiluTimesUp() {
+        let gate = randomTensor([5, 37], seed: 12, std: 2), up = randomTensor([5, 37], seed: 13)
+        let weights = randomTensor([5, 37], seed: 14)
+        checkGradients([gate, up]) { swiglu($0[0], $0[1]) }
+        [gate, up].forEach { $0.requiresGrad = true; $0.zeroGrad() }
+        let fused = swiglu(gate, up)
+        (fused * weights).sum().backward()
+        let mine = [fused.toArray(), gate.grad!.toArray(), up.grad!.toArray()]
+        [gate, up].forEach { $0.zeroGrad() }
+        let composed = gate.silu() * up
+        (composed * weights).sum().backward()
+        #expect(mine == [composed.toArray(), gate.grad!.toArray(), up.grad!.toArray()])
+    }
 }
 
 #if canImport(Glibc)
