@@ -32,6 +32,9 @@ final class BFloat16Rows {
                             pointer + range.lowerBound * paddedCols, paddedCols, Int32(paddedCols))
         }
     }
+
+    /// The pool hands the buffer out as floats again.
+    deinit { _ = UnsafeMutableRawPointer(storage.pointer).bindMemory(to: Float.self, capacity: storage.count) }
 }
 
 extension FrozenMatrix {
