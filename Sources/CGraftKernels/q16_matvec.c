@@ -30,6 +30,13 @@ static inline __m512 pair_scales(float a, float b) {
     return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
 }
 
+// The next four rows (of a matrix `rows` long, these starting at row r) on their way into the
+// cache while these four are computed.
+static inline void prefetch_next_rows(const uint8_t *w0, size_t row_bytes, int r, int rows) {
+    if (r + 8 > rows) return;
+    for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
+}
+
 // Horizontal sums of four accumulators, as one 128-bit vector [Σa, Σb, Σc, Σd].
 static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
     // 512 → 256: add halves.
@@ -80,9 +87,7 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
     for (; r < rows; r += 4) {
         const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
-        if (r + 8 <= rows) {
-            for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
-        }
+        prefetch_next_rows(w0, row_bytes, r, rows);
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (int b = 0; b < blocks; b++) {
             const __m512i x = _mm512_loadu_si512((const void *)(qs + 32 * b));
@@ -129,10 +134,7 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
     for (; r < rows; r += 4) {
         const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
-        // The next four rows on their way into the cache while these are computed.
-        if (r + 8 <= rows) {
-            for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
-        }
+        prefetch_next_rows(w0, row_bytes, r, rows);
         __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         // Σ m_w·s_x in accumulators of their own, off the dependency chain of the products.
         __m512 mins[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
