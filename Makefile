@@ -3,12 +3,31 @@ SWIFT       ?= swift
 RELEASE     := -c release
 # Tests build with -enable-testing into their own folder, so `make test` and `make run` do not
 # rebuild everything each time they alternate.
-TESTFLAGS   := -c release -Xswiftc -enable-testing --scratch-path .build-test
-BIN         := .build/release
+# PORTABLE=1 builds for x86-64-v3 (AVX2, FMA, F16C; no AVX-512) in folders of its own, so the
+# AVX2 paths can be tested and measured on any machine: `make test PORTABLE=1`, `make bench
+# PORTABLE=1` (against a llama.cpp compiled for AVX2 only, torch limited to AVX2 and OpenBLAS's
+# Haswell kernels).
+ifeq ($(PORTABLE),1)
+export GRAFT_MARCH := x86-64-v3
+SCRATCH     := .build-portable
+TESTSCRATCH := .build-portable-test
+PEERS       := GRAFT_LLAMA_PYTHON=.venv-avx2/bin/python ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
+PEERSETUP   := Scripts/reference-env.sh >/dev/null && Scripts/reference-env.sh --portable >/dev/null
+else
+SCRATCH     := .build
+TESTSCRATCH := .build-test
+PEERS       :=
+PEERSETUP   := Scripts/reference-env.sh >/dev/null
+endif
+RELEASE     := -c release --scratch-path $(SCRATCH)
+TESTFLAGS   := -c release -Xswiftc -enable-testing --scratch-path $(TESTSCRATCH)
+BIN         := $(SCRATCH)/release
+# The suites `.ci/run` runs again in the portable build: the kernels, the tensor ops and the model.
+PORTABLE_SUITES := GraftTensorTests|GraftQuantTests|GraftModelTests
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test run bench fuzz fixtures model clean
+.PHONY: all deps build test test-portable test-filtered run bench peers fuzz fixtures model clean
 
 all: build
 
@@ -29,6 +48,14 @@ test: deps model
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
 
+## test-portable: the kernel, tensor and model suites built for x86-64-v3 (what .ci/run adds)
+test-portable: deps model
+	$(MAKE) --no-print-directory PORTABLE=1 TESTSUITES='$(PORTABLE_SUITES)' test-filtered
+
+test-filtered:
+	$(SWIFT) build $(TESTFLAGS) --build-tests
+	$(SWIFT) test $(TESTFLAGS) --skip-build --filter '$(TESTSUITES)'
+
 ## run: train the default recipe (a text-to-SQL adapter on SmolLM2, a few minutes) and show the
 ## base's and the adapted model's answers to held-out questions side by side
 run: build model
@@ -36,9 +63,14 @@ run: build model
 	$(BIN)/graft train Recipes/default.toml
 	$(BIN)/graft compare --model $(MODEL) --adapter adapters/sql --prompts Datasets/sql/heldout.json
 
+## peers: the benchmarks' peers, set up once (.venv: torch + peft and llama.cpp compiled for this CPU;
+## with PORTABLE=1 also .venv-avx2: llama.cpp for AVX2 only)
+peers:
+	@$(PEERSETUP) || echo "bench: peers could not be set up (see the message above); ratios will print n/a"
+
 ## bench: benchmarks, each against its peer measured in the same run
-bench: build model
-	$(BIN)/graft-bench
+bench: build model peers
+	$(PEERS) $(BIN)/graft-bench
 
 ## fuzz: 100,000 mutated GGUF files (tiny and real) through the reader and the model loader
 fuzz: build model
@@ -58,4 +90,4 @@ fixtures: model
 	$$(Scripts/reference-env.sh) Scripts/make_schedule_fixtures.py
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-test .build-portable .build-portable-test

@@ -1,5 +1,12 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
+
+/// The CPU the numeric code is compiled for: this machine's (`native`, the default, as llama.cpp's
+/// native builds), or another `-march` value, e.g. `GRAFT_MARCH=x86-64-v3` (AVX2, FMA, F16C; no
+/// AVX-512) for the portable build that `.ci/run` and `make test PORTABLE=1` test in their own
+/// scratch folder, so the AVX2 paths are tested on AVX-512 machines too.
+let march = "-march=" + (ProcessInfo.processInfo.environment["GRAFT_MARCH"] ?? "native")
 
 /// Graft: LoRA/QLoRA fine-tuning on a CPU. The module map and its dependency direction are in
 /// ../shared/docs/architecture.md: arrows point down only, and the numeric core does no IO.
@@ -44,23 +51,23 @@ let package = Package(
             // Kernels are SIMD16 code: compiled for the baseline x86-64 (SSE2) many lane ops fall
             // back to scalar loops (exp measured 20x slower). Graft is built where it runs, like
             // llama.cpp's native builds.
-            swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
+            swiftSettings: [.unsafeFlags(["-Xcc", march])]
         ),
-        // AVX-512 VNNI integer dot products for decoding with quantized activations (C: Swift has
-        // no way to emit vpdpbusd); a portable path is compiled where VNNI is absent.
+        // Integer dot products for decoding with quantized activations (C: Swift has no way to
+        // emit vpdpwssd or vpmaddwd), one set per instruction level the target has; the AMX tiles.
         .target(
             name: "CGraftKernels",
-            cSettings: [.unsafeFlags(["-O3", "-march=native"])]
+            cSettings: [.unsafeFlags(["-O3", march]), .define("GRAFT_MARCH", to: "\"\(march)\"")]
         ),
         .target(
             name: "GraftQuant",
             dependencies: ["GraftTensor", "CBLAS", "CGraftKernels"],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-march=native"])]
+            swiftSettings: [.unsafeFlags(["-Xcc", march])]
         ),
         .target(name: "GraftFormats", dependencies: ["GraftTensor", "GraftQuant", "CHDF5", "CLibCrypto"]),
         .target(name: "GraftModel", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats"]),
         // Process setup shared by the executables (BLAS kernel choice).
-        .target(name: "GraftRuntime", dependencies: ["GraftTensor"]),
+        .target(name: "GraftRuntime", dependencies: ["GraftTensor", "GraftQuant", "CGraftKernels"]),
         // Recipes (TOML), JSONL datasets, prompt masking, packing and batches.
         .target(name: "GraftData", dependencies: [
             "GraftFormats", "GraftTensor", .product(name: "TOMLKit", package: "TOMLKit"),

@@ -12,12 +12,18 @@ done
 if [ ${#needed[@]} -eq 0 ]; then
     exit 0
 fi
-echo "Installing missing system packages: ${needed[*]}"
+echo "Installing missing system packages: ${needed[*]} (apt-get; log in ${TMPDIR:-/tmp}/graft-apt.log)"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null; then sudo="sudo"; else
         echo "error: need root (or sudo) to install: ${needed[*]}" >&2; exit 1
     fi
 fi
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${needed[@]}"
+log="${TMPDIR:-/tmp}/graft-apt.log"
+# apt's and dpkg's progress go to the log, so the first screen is Graft's own output.
+if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        --no-install-recommends "${needed[@]}"; } >"$log" 2>&1; then
+    echo "error: installing ${needed[*]} failed; the last lines of $log:" >&2
+    tail -n 20 "$log" >&2
+    exit 1
+fi

@@ -4,8 +4,10 @@ public enum KernelMode: String, Sendable, CaseIterable {
     /// parity tests hold to an outside float reference.
     case exact
     /// The fastest kernels here: for a few activation rows (decoding), activations quantized to
-    /// 16 bits per block of 32 and integer dot products (AVX-512 VNNI); for many rows the exact
-    /// tiled path, which already runs at sgemm speed.
+    /// 16 bits per block of 32 and integer dot products, in the widest set this CPU runs
+    /// (`IntegerKernels.preferred`: AVX-512 VNNI or AVX2; where neither is there, the `exact`
+    /// float kernels, which beat scalar integer code); for many rows the exact tiled path, which
+    /// already runs at sgemm speed.
     case fast
     /// QLoRA's compute dtype bfloat16: for many rows, weights and activations rounded to
     /// bfloat16 and multiplied on AMX tiles with float32 sums, forward and backward; for a few

@@ -34,17 +34,18 @@ public struct QuantizedActivations {
         }
     }
 
-    /// Σ_c W[row, c]·x[c] for one weight row and activation row `t`, through the C kernel.
+    /// Σ_c W[row, c]·x[c] for one weight row and activation row `t`, through a C kernel set.
     @inline(__always)
     func dot(_ type: GGMLType, _ w: UnsafeRawPointer, row t: Int, q: UnsafePointer<Int16>, d: UnsafePointer<Float>,
-             s: UnsafePointer<Float>) -> Float {
+             s: UnsafePointer<Float>, kernels: IntegerKernels) -> Float {
         let blocks = cols / 32
         let (qt, dt, st) = (q + t * cols, d + t * blocks, s + t * blocks)
         let wb = w.assumingMemoryBound(to: UInt8.self)
+        let set = kernels.set.pointee
         switch type {
-        case .q4_1: return graft_dot_q4_1_q16(wb, qt, dt, st, Int32(blocks))
-        case .q4_0: return graft_dot_q4_0_q16(wb, qt, dt, st, Int32(blocks))
-        case .q8_0: return graft_dot_q8_0_q16(wb, qt, dt, Int32(blocks))
+        case .q4_1: return set.dot_q4_1(wb, qt, dt, st, Int32(blocks))
+        case .q4_0: return set.dot_q4_0(wb, qt, dt, st, Int32(blocks))
+        case .q8_0: return set.dot_q8_0(wb, qt, dt, Int32(blocks))
         default: preconditionFailure("no integer kernel for \(type)")
         }
     }
@@ -85,8 +86,6 @@ public struct QuantizedActivations {
         if !nibbleOrder || (b == blocks - 1 && blocks % 2 == 1) { return 32 * b + j }
         return 64 * (b / 2) + (j < 16 ? 0 : 32) + 16 * (b % 2) + j % 16
     }
-
-    public static var hasVNNI: Bool { graft_kernels_have_vnni() != 0 }
 }
 
 extension QuantizedMatrix {
@@ -97,9 +96,10 @@ extension QuantizedMatrix {
     var wantsNibbleOrder: Bool { type != .q8_0 }
 
     /// y[t, r] = Σ_c W[r, c]·x̃[t, c] with x̃ the 16-bit quantized activations; rows split over cores.
-    public func multiplyFewQuantized(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+    public func multiplyFewQuantized(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>,
+                                     kernels: IntegerKernels) {
         let xq = QuantizedActivations(x, rows: n, cols: cols, nibbleOrder: wantsNibbleOrder)
-        multiplyFewQuantized(xq, rows: 0..<rows, into: y)
+        multiplyFewQuantized(xq, rows: 0..<rows, into: y, kernels: kernels)
     }
 
     /// Several matrices that read the same input (a block's q, k and v; gate and up) in one
@@ -108,7 +108,7 @@ extension QuantizedMatrix {
     /// matrices cannot share it (no integer kernel, other input sizes, other code orders).
     public static func multiplyFewQuantized(_ matrices: [QuantizedMatrix], _ x: UnsafePointer<Float>, n: Int,
                                             into outputs: [UnsafeMutablePointer<Float>]) -> Bool {
-        guard let first = matrices.first, matrices.allSatisfy({
+        guard let kernels = IntegerKernels.preferred, let first = matrices.first, matrices.allSatisfy({
             $0.hasIntegerKernel && $0.cols == first.cols && $0.wantsNibbleOrder == first.wantsNibbleOrder
         }) else { return false }
         let xq = QuantizedActivations(x, rows: n, cols: first.cols, nibbleOrder: first.wantsNibbleOrder)
@@ -118,7 +118,7 @@ extension QuantizedMatrix {
         parallelChunks(total, grain: 64) { range in
             for (i, m) in matrices.enumerated() {
                 let lo = max(range.lowerBound, starts[i]) - starts[i], hi = min(range.upperBound, starts[i + 1]) - starts[i]
-                if lo < hi { m.multiplyFewQuantized(xq, rows: lo..<hi, into: outputs[i], parallel: false) }
+                if lo < hi { m.multiplyFewQuantized(xq, rows: lo..<hi, into: outputs[i], kernels: kernels, parallel: false) }
             }
         }
         return true
@@ -127,9 +127,10 @@ extension QuantizedMatrix {
     /// Rows `range` of y = W·x̃ for already quantized activations, split over the cores unless
     /// `parallel` is off (the caller is already one of several workers).
     func multiplyFewQuantized(_ xq: QuantizedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>,
-                              parallel: Bool = true) {
+                              kernels: IntegerKernels, parallel: Bool = true) {
         let n = xq.rows
         let me = self
+        let set = kernels.set.pointee
         xq.codes.withUnsafeBufferPointer { q in
             xq.scales.withUnsafeBufferPointer { d in
                 xq.scaledSums.withUnsafeBufferPointer { s in
@@ -146,17 +147,17 @@ extension QuantizedMatrix {
                                 let out = y + t * me.rows + range.lowerBound
                                 if let repacked = me.decodeRows {
                                     let rw = repacked.pointer.assumingMemoryBound(to: UInt8.self) + range.lowerBound * me.rowBytes
-                                    graft_matvec_q4_1r_q16(rw, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
+                                    set.matvec_q4_1r(rw, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
                                 } else if me.type == .q4_1 {
-                                    graft_matvec_q4_1_q16(w, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
+                                    set.matvec_q4_1(w, me.rowBytes, Int32(range.count), qt, dt, st, Int32(blocks), out)
                                 } else {
-                                    graft_matvec_q8_0_q16(w, me.rowBytes, Int32(range.count), qt, dt, Int32(blocks), out)
+                                    set.matvec_q8_0(w, me.rowBytes, Int32(range.count), qt, dt, Int32(blocks), out)
                                 }
                             }
                         default:
                             for r in range {
                                 let w = me.row(r)
-                                for t in 0..<n { y[t * me.rows + r] = xq.dot(me.type, w, row: t, q: qp, d: dp, s: sp) }
+                                for t in 0..<n { y[t * me.rows + r] = xq.dot(me.type, w, row: t, q: qp, d: dp, s: sp, kernels: kernels) }
                             }
                         }
                     }

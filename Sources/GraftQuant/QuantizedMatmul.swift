@@ -10,7 +10,9 @@ extension QuantizedMatrix: FrozenMatrix {
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>,
                          kernels: KernelMode = .exact) {
         if n <= Self.fewRowsLimit {
-            if kernels.usesIntegerKernels && hasIntegerKernel { multiplyFewQuantized(x, n: n, into: y) }
+            if kernels.usesIntegerKernels, hasIntegerKernel, let set = IntegerKernels.preferred {
+                multiplyFewQuantized(x, n: n, into: y, kernels: set)
+            }
             else { multiplyFew(x, n: n, into: y) }
             return
         }

@@ -34,12 +34,18 @@ public struct QuantizedMatrix: @unchecked Sendable {
 
     public var rowBytes: Int { cols / type.blockSize * type.blockBytes }
 
-    /// A copy that also holds its rows repacked for the decode kernel (Q4_1 with an even number
-    /// of blocks a row, where the VNNI kernel is compiled in; other matrices are returned as they
-    /// are). Costs one more copy of the matrix in memory, so only inference asks for it
+    /// A copy that also holds its rows repacked for the decode kernels where this CPU decodes
+    /// with integer kernels (`IntegerKernels.preferred`); otherwise the matrix as it is. Costs one
+    /// more copy of the matrix in memory, so only inference asks for it
     /// (`LlamaModel.prepareForDecoding`); prompt processing reads the original blocks.
     public func preparedForDecoding() -> QuantizedMatrix {
-        guard type == .q4_1, decodeRows == nil, (cols / 32) % 2 == 0, QuantizedActivations.hasVNNI else { return self }
+        IntegerKernels.preferred == nil ? self : repackedForDecoding()
+    }
+
+    /// A copy that also holds its rows in the decode row layout (`graft_repack_q4_1`: Q4_1 with an
+    /// even number of blocks a row; other matrices are returned as they are), whatever the CPU.
+    public func repackedForDecoding() -> QuantizedMatrix {
+        guard type == .q4_1, decodeRows == nil, (cols / 32) % 2 == 0 else { return self }
         var copy = self
         let box = ByteBox(count: byteCount)
         let (blocks, bytes) = (cols / 32, rowBytes)

@@ -14,7 +14,7 @@ enum ModelBench {
     static func run(repeats: Int) throws {
         let model = try LlamaModel(path: modelPath)
         model.prepareForDecoding()
-        print("kernels: fast = 16-bit activations × integer dot products for decode (VNNI compiled in: \(QuantizedActivations.hasVNNI)), tiled sgemm for prompts; exact = Float32 activations throughout")
+        print("kernels: fast = \(IntegerKernels.decodeDescription) for decode, tiled sgemm for prompts; exact = Float32 activations throughout")
         let prompt = try promptTokens(512)
         print("== SmolLM2-135M-Instruct Q4_1: graft vs llama.cpp (\(repeats) interleaved rounds; medians, and the median of the rounds' ratios) ==")
         // The machine is shared and its speed drifts by tens of percent within a minute, so each
@@ -48,7 +48,7 @@ enum ModelBench {
         table.print()
         let limit = bandwidth / weightBytes
         print("decode reads \(fmt(weightBytes / 1_048_576)) MiB of weights a token; copy bandwidth \(fmt(bandwidth / 1e9)) GB/s ⇒ limit \(fmt(limit)) tok/s; graft at \(fmt(tgRate / limit, 2)) of it" + (peer.map { ", llama.cpp at \(fmt($0.decode / limit, 2))" } ?? ""))
-        if peer == nil { print("(llama.cpp peer unavailable: run Scripts/reference-env.sh to create .venv with llama-cpp-python)") }
+        if peer == nil { print("(llama.cpp peer unavailable: `make peers` sets it up in .venv)") }
     }
 
     /// Seconds for a 512-token prefill and for `decodeTokens` greedy steps after it.
@@ -98,7 +98,7 @@ enum LlamaCppPeer {
     struct Result: Decodable { let prefill: Double; let decode: Double }
 
     static func measure(model: String, prompt: [Int32], decodeTokens: Int, repeats: Int) -> Result? {
-        let python = ".venv/bin/python"
+        let python = ProcessInfo.processInfo.environment["GRAFT_LLAMA_PYTHON"] ?? ".venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
         return lastJSONLine(of: python, ["Scripts/bench_llamacpp.py", model, prompt.map(String.init).joined(separator: ","),
                                          String(decodeTokens), String(repeats)], as: Result.self)

@@ -76,7 +76,7 @@ enum TrainBench {
         }
         table.print()
         print("targets: speed ratio ≥ 2.0 (median of per-round ratios) at memory ratio ≤ 0.5 (worst round)")
-        if torchRuns.isEmpty { print("(torch peer unavailable: run Scripts/reference-env.sh and pip install peft in .venv)") }
+        if torchRuns.isEmpty { print("(torch peer unavailable: `make peers` sets it up in .venv)") }
         // The same steps' losses, bfloat16 against float32.
         if let exact = graftRuns[0].first?.losses, let bf16 = graftRuns[2].first?.losses, exact.count == bf16.count {
             let worst = zip(exact, bf16).map { abs($0 - $1) / abs($0) }.max() ?? 0
@@ -99,7 +99,7 @@ enum TrainBench {
     }
 
     static func peer(steps: Int) -> Result? {
-        let python = ".venv/bin/python"
+        let python = ProcessInfo.processInfo.environment["GRAFT_TORCH_PYTHON"] ?? ".venv/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { return nil }
         return launch(python, ["Scripts/bench_torch_train.py", model, text, String(sequence), String(steps)])
     }

@@ -7,7 +7,7 @@ import GraftTensor
 /// peer measured in the same run (`make bench` runs tensor, kernels, model and train), and the 100,000-case
 /// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
-print("OpenBLAS kernels: \(BLAS.coreName)")
+for line in CPUInfo.current.summary { print(line) }
 var args = Array(CommandLine.arguments.dropFirst())
 var repeats = 15
 if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]), r > 0 {

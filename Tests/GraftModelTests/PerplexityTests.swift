@@ -63,7 +63,7 @@ import Testing
         }
         let n = Double(span.count - 1)
         let pplRatio = exp((nllFast - nllExact) / n)
-        print("fast vs exact decode over \(Int(n)) positions: mean KL \(kl / n), perplexity ratio \(pplRatio), top-1 agreement \(Double(agree) / n) (VNNI: \(QuantizedActivations.hasVNNI))")
+        print("fast vs exact decode over \(Int(n)) positions: mean KL \(kl / n), perplexity ratio \(pplRatio), top-1 agreement \(Double(agree) / n) (fast decodes with \(IntegerKernels.decodeDescription))")
         #expect(kl / n <= 0.005)
         #expect(abs(pplRatio - 1) <= 0.01)
     }

@@ -1,24 +1,21 @@
-// Matrix × vector over many rows at once for decoding: the same sums as the per-row dot kernels
-// in q16_dot.c (graft_dot_*), with four rows processed together so each activation load, each
-// activation scale and the loop overhead serve four rows, and with no call per row.
+// The AVX-512 VNNI set of the integer decode kernels: 512-bit vpdpwssd over pairs of blocks, four
+// rows at a time. Compiled where the build's target has AVX-512 F/BW/VNNI.
 #include "graft_kernels.h"
-#include <string.h>
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#include <stddef.h>
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__F16C__)
 #include <immintrin.h>
-#define GRAFT_VNNI 1
-#else
-#define GRAFT_VNNI 0
-#endif
+#include <string.h>
 
-#if GRAFT_VNNI
 static inline float h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
 }
 
-// Σ q_w·q_x for two Q4 blocks (16 nibble bytes at q0 and q1) against codes in nibble order.
-static inline __m512i pair_dot4(const uint8_t *q0, const uint8_t *q1, __m512i xlo, __m512i xhi) {
+// Σ q_w·q_x for two Q4 blocks whose 16 nibble bytes start at q0 and q1, against codes in nibble
+// order (xlo: both blocks' elements 0…15, xhi: 16…31): 16 int32 partial sums, lanes 0…7 for the
+// first block and 8…15 for the second.
+static inline __m512i pair_dot(const uint8_t *q0, const uint8_t *q1, __m512i xlo, __m512i xhi) {
     const __m256i bytes = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)q1), _mm_loadu_si128((const __m128i *)q0));
     const __m256i mask = _mm256_set1_epi8(0x0F);
     const __m512i lo = _mm512_cvtepu8_epi16(_mm256_and_si256(bytes, mask));
@@ -30,6 +27,12 @@ static inline __m512 pair_scales(float a, float b) {
     return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
 }
 
+// Σ q_w·q_x of one Q8_0 block, left as 16 int32 partial sums.
+static inline __m512i block_dot(const uint8_t *q, const int16_t *x) {
+    const __m512i w = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)q));
+    return _mm512_dpwssd_epi32(_mm512_setzero_si512(), w, _mm512_loadu_si512((const void *)x));
+}
+
 // The next four rows (of a matrix `rows` long, these starting at row r) on their way into the
 // cache while these four are computed.
 static inline void prefetch_next_rows(const uint8_t *w0, size_t row_bytes, int r, int rows) {
@@ -39,7 +42,6 @@ static inline void prefetch_next_rows(const uint8_t *w0, size_t row_bytes, int r
 
 // Horizontal sums of four accumulators, as one 128-bit vector [Σa, Σb, Σc, Σd].
 static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-    // 512 → 256: add halves.
     __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
     __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
     __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
@@ -49,12 +51,75 @@ static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
     __m256 abcd = _mm256_hadd_ps(ab, cd); // a0-3 b0-3 c0-3 d0-3 | a4-7 b4-7 c4-7 d4-7
     return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
-#endif
 
-void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
-                           const float *s, int blocks, float *y) {
+// The unpaired last block of a 4-bit row (codes in plain order), in scalar code.
+static inline int last_block_sum(const uint8_t *q, const int16_t *x) {
+    int sum = 0;
+    for (int j = 0; j < 16; j++) sum += (q[j] & 0x0F) * x[j] + (q[j] >> 4) * x[j + 16];
+    return sum;
+}
+
+static float dot_q4_1(const uint8_t *w, const int16_t *qs, const float *d, const float *s, int blocks) {
+    float mins = 0;
+    int b = 0;
+    __m512 acc = _mm512_setzero_ps();
+    for (; b + 1 < blocks; b += 2) {
+        const uint8_t *b0 = w + 20 * b, *b1 = b0 + 20;
+        const __m512i p = pair_dot(b0 + 4, b1 + 4, _mm512_loadu_si512((const void *)(qs + 32 * b)),
+                                   _mm512_loadu_si512((const void *)(qs + 32 * b + 32)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), pair_scales(h2f(b0) * d[b], h2f(b1) * d[b + 1]), acc);
+        mins += h2f(b0 + 2) * s[b] + h2f(b1 + 2) * s[b + 1];
+    }
+    float total = _mm512_reduce_add_ps(acc);
+    if (b < blocks) {
+        const uint8_t *blk = w + 20 * b;
+        total += h2f(blk) * d[b] * (float)last_block_sum(blk + 4, qs + 32 * b);
+        mins += h2f(blk + 2) * s[b];
+    }
+    return total + mins;
+}
+
+static float dot_q4_0(const uint8_t *w, const int16_t *qs, const float *d, const float *s, int blocks) {
+    // Σ (q−8)·x = Σ q·x − 8·Σ x; with scales: d_w·(d_x·Σ q·q_x − 8·s_x).
+    float offsets = 0;
+    int b = 0;
+    __m512 acc = _mm512_setzero_ps();
+    for (; b + 1 < blocks; b += 2) {
+        const uint8_t *b0 = w + 18 * b, *b1 = b0 + 18;
+        const float dw0 = h2f(b0), dw1 = h2f(b1);
+        const __m512i p = pair_dot(b0 + 2, b1 + 2, _mm512_loadu_si512((const void *)(qs + 32 * b)),
+                                   _mm512_loadu_si512((const void *)(qs + 32 * b + 32)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), pair_scales(dw0 * d[b], dw1 * d[b + 1]), acc);
+        offsets += dw0 * s[b] + dw1 * s[b + 1];
+    }
+    float total = _mm512_reduce_add_ps(acc);
+    if (b < blocks) {
+        const uint8_t *blk = w + 18 * b;
+        const float dw = h2f(blk);
+        total += dw * d[b] * (float)last_block_sum(blk + 2, qs + 32 * b);
+        offsets += dw * s[b];
+    }
+    return total - 8 * offsets;
+}
+
+static float dot_q8_0(const uint8_t *w, const int16_t *qs, const float *d, int blocks) {
+    int b = 0;
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (; b + 1 < blocks; b += 2) {
+        const uint8_t *b0 = w + 34 * b, *b1 = b0 + 34;
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(b0 + 2, qs + 32 * b)), _mm512_set1_ps(h2f(b0) * d[b]), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(b1 + 2, qs + 32 * b + 32)), _mm512_set1_ps(h2f(b1) * d[b + 1]), acc1);
+    }
+    if (b < blocks) {
+        const uint8_t *blk = w + 34 * b;
+        acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(block_dot(blk + 2, qs + 32 * b)), _mm512_set1_ps(h2f(blk) * d[b]), acc0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+static void matvec_q4_1(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                        const float *s, int blocks, float *y) {
     int r = 0;
-#if GRAFT_VNNI
     if (blocks % 2 == 0) {
         for (; r + 4 <= rows; r += 4) {
             const uint8_t *w0 = w + (size_t)r * row_bytes;
@@ -66,7 +131,7 @@ void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const i
                 const float d0 = d[b], d1 = d[b + 1], s0 = s[b], s1 = s[b + 1];
                 for (int k = 0; k < 4; k++) {
                     const uint8_t *b0 = w0 + (size_t)k * row_bytes + 20 * b, *b1 = b0 + 20;
-                    const __m512i p = pair_dot4(b0 + 4, b1 + 4, xlo, xhi);
+                    const __m512i p = pair_dot(b0 + 4, b1 + 4, xlo, xhi);
                     acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), pair_scales(h2f(b0) * d0, h2f(b1) * d1), acc[k]);
                     mins[k] += h2f(b0 + 2) * s0 + h2f(b1 + 2) * s1;
                 }
@@ -75,16 +140,13 @@ void graft_matvec_q4_1_q16(const uint8_t *w, size_t row_bytes, int rows, const i
             _mm_storeu_ps(y + r, sums);
         }
     }
-#endif
-    for (; r < rows; r++) y[r] = graft_dot_q4_1_q16(w + (size_t)r * row_bytes, qs, d, s, blocks);
+    for (; r < rows; r++) y[r] = dot_q4_1(w + (size_t)r * row_bytes, qs, d, s, blocks);
 }
 
-void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
-                           int blocks, float *y) {
-    int r = 0;
-#if GRAFT_VNNI
+static void matvec_q8_0(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d, int blocks,
+                        float *y) {
     // Four rows at a time; a last group of one to three rows takes the same path.
-    for (; r < rows; r += 4) {
+    for (int r = 0; r < rows; r += 4) {
         const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
         prefetch_next_rows(w0, row_bytes, r, rows);
@@ -101,37 +163,21 @@ void graft_matvec_q8_0_q16(const uint8_t *w, size_t row_bytes, int rows, const i
         }
         _mm_mask_storeu_ps(y + r, (__mmask8)((1u << nr) - 1), reduce4(acc[0], acc[1], acc[2], acc[3]));
     }
-#endif
-    for (; r < rows; r++) y[r] = graft_dot_q8_0_q16(w + (size_t)r * row_bytes, qs, d, blocks);
 }
 
-// Q4_1 rows repacked for decoding (graft_repack_q4_1): per row, the blocks' f16 scales, then
-// their f16 mins, then the nibble bytes of each block (16 each, so a pair's 32 are adjacent).
-// The scales of 16 blocks convert in one instruction, a pair's nibbles widen in one, and a row
-// is read front to back.
-void graft_repack_q4_1(const uint8_t *src, int blocks, uint8_t *dst) {
-    for (int b = 0; b < blocks; b++) {
-        memcpy(dst + 2 * b, src + 20 * b, 2);
-        memcpy(dst + 2 * blocks + 2 * b, src + 20 * b + 2, 2);
-        memcpy(dst + 4 * blocks + 16 * b, src + 20 * b + 4, 16);
-    }
-}
-
-#if GRAFT_VNNI
 // 16 floats: the products of `count` (≤ 16) f16 weight scales with the activations' scales.
 static inline __m512 scale_products(const uint8_t *halfs, const float *x, int count) {
     const __mmask16 m = (__mmask16)((1u << count) - 1);
     return _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, halfs)), _mm512_maskz_loadu_ps(m, x));
 }
-#endif
 
-void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
-                            const float *s, int blocks, float *y) {
-    int r = 0;
-#if GRAFT_VNNI
+// Rows in the repacked layout: the scales of 16 blocks convert in one instruction, a pair's
+// nibbles widen in one, and a row is read front to back.
+static void matvec_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
+                         const float *s, int blocks, float *y) {
     const __m512i low4 = _mm512_set1_epi16(0x0F);
     // Four rows at a time; a last group of one to three rows takes the same path.
-    for (; r < rows; r += 4) {
+    for (int r = 0; r < rows; r += 4) {
         const int nr = rows - r < 4 ? rows - r : 4;
         const uint8_t *w0 = w + (size_t)r * row_bytes;
         prefetch_next_rows(w0, row_bytes, r, rows);
@@ -164,26 +210,12 @@ void graft_matvec_q4_1r_q16(const uint8_t *w, size_t row_bytes, int rows, const 
                            reduce4(_mm512_add_ps(acc[0], mins[0]), _mm512_add_ps(acc[1], mins[1]),
                                    _mm512_add_ps(acc[2], mins[2]), _mm512_add_ps(acc[3], mins[3])));
     }
-#endif
-    for (; r < rows; r++) {
-        // One row: the same sums without the four-row sharing.
-        const uint8_t *row = w + (size_t)r * row_bytes;
-        float total = 0;
-        for (int b = 0; b < blocks; b++) {
-            int sum = 0;
-            for (int j = 0; j < 16; j++) {
-                const uint8_t byte = row[4 * blocks + 16 * b + j];
-                const int pair = b / 2, second = b % 2;
-                sum += (byte & 0x0F) * qs[64 * pair + 16 * second + j] + (byte >> 4) * qs[64 * pair + 32 + 16 * second + j];
-            }
-            uint16_t hd, hm;
-            memcpy(&hd, row + 2 * b, 2);
-            memcpy(&hm, row + 2 * blocks + 2 * b, 2);
-            _Float16 fd, fm;
-            memcpy(&fd, &hd, 2);
-            memcpy(&fm, &hm, 2);
-            total += (float)fd * d[b] * (float)sum + (float)fm * s[b];
-        }
-        y[r] = total;
-    }
 }
+
+static const graft_q16_kernels vnni_set = {
+    "avx512-vnni", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r,
+};
+const graft_q16_kernels *graft_q16_vnni_set(void) { return &vnni_set; }
+#else
+const graft_q16_kernels *graft_q16_vnni_set(void) { return NULL; }
+#endif
