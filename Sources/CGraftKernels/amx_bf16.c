@@ -19,6 +19,11 @@
 static int amx_state = -1;
 
 int graft_amx_bf16_available(void) {
+#if !defined(__AVX512F__)
+    // A build for a target without AVX-512 (the portable build) keeps to float32.
+    (void)amx_state;
+    return 0;
+#else
     if (amx_state >= 0) return amx_state;
     unsigned a, b, c, d;
     int ok = 0;
@@ -31,6 +36,7 @@ int graft_amx_bf16_available(void) {
     if (ok) ok = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
     amx_state = ok;
     return ok;
+#endif
 }
 
 GRAFT_AMX_TARGET

@@ -73,18 +73,16 @@ static inline void prefetch_next_rows(const uint8_t *w0, size_t row_bytes, int r
     for (size_t off = 0; off < 4 * row_bytes; off += 64) _mm_prefetch((const char *)(w0 + 4 * row_bytes + off), _MM_HINT_T0);
 }
 
-// Eight f16 values (count ≤ 8 of them real, the rest zero) as floats.
-static inline __m256 halfs8(const uint8_t *p, int count) {
-    if (count == 8) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
-    uint8_t tmp[16] = {0};
-    memcpy(tmp, p, (size_t)count * 2);
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)tmp));
-}
-static inline __m256 floats8(const float *p, int count) {
-    if (count == 8) return _mm256_loadu_ps(p);
-    float tmp[8] = {0};
-    memcpy(tmp, p, (size_t)count * sizeof(float));
-    return _mm256_loadu_ps(tmp);
+// Lane masks: lanes_below(count) has its first `count` (0…8) 32-bit lanes set.
+static const int32_t lane_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static inline __m256i lanes_below(int count) { return _mm256_loadu_si256((const __m256i *)(lane_mask_table + 8 - count)); }
+
+// Eight f16 values, the lanes outside `mask` zero. The 16 bytes are read whole: in the repacked
+// layout a row's scales are followed by its mins and the mins by the nibbles, so reading past
+// the last block's scale or min stays inside the row; the extra lanes (any bit pattern, NaN
+// included) are masked off after conversion.
+static inline __m256 halfs8(const uint8_t *p, __m256i mask) {
+    return _mm256_and_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)), _mm256_castsi256_ps(mask));
 }
 
 // nr (1…4) Q4_1 rows in the repacked layout. Inlined with nr constant for whole groups of four.
@@ -97,11 +95,12 @@ static inline __attribute__((always_inline)) void rows_q4_1r(const uint8_t *w0, 
         const int count = blocks - g < 8 ? blocks - g : 8;
         // d_w·d_x of these (up to) eight blocks for each row, read back one at a time by broadcast.
         float scales[4][8] __attribute__((aligned(32)));
-        const __m256 dx = floats8(d + g, count), sx = floats8(s + g, count);
+        const __m256i mask = lanes_below(count);
+        const __m256 dx = _mm256_maskload_ps(d + g, mask), sx = _mm256_maskload_ps(s + g, mask);
         for (int k = 0; k < nr; k++) {
             const uint8_t *row = w0 + (size_t)k * row_bytes;
-            _mm256_store_ps(scales[k], _mm256_mul_ps(halfs8(row + 2 * g, count), dx));
-            mins[k] = _mm256_fmadd_ps(halfs8(row + 2 * blocks + 2 * g, count), sx, mins[k]);
+            _mm256_store_ps(scales[k], _mm256_mul_ps(halfs8(row + 2 * g, mask), dx));
+            mins[k] = _mm256_fmadd_ps(halfs8(row + 2 * blocks + 2 * g, mask), sx, mins[k]);
         }
         for (int b = g; b < g + count; b++) {
             const int at = lo_at(b, blocks);

@@ -1,14 +1,45 @@
 import CGraftKernels
 import GraftTensor
 
-/// bfloat16 products of the frozen base with many activation rows, on Intel AMX tiles: QLoRA's
-/// "compute dtype bfloat16". Weights and activations are rounded to bfloat16 (nearest even) and
-/// their products summed in float32, forward and backward; the float32 tiled path stays the exact
-/// reference (`KernelMode.exact`). Kernels and layouts: CGraftKernels/include/graft_amx.h.
+/// bfloat16 products of the frozen base with many activation rows: QLoRA's "compute dtype
+/// bfloat16". Weights and activations are rounded to bfloat16 (nearest even) and their products
+/// summed in float32, forward and backward; the float32 tiled path stays the exact reference
+/// (`KernelMode.exact`). Kernels and layouts: CGraftKernels/include/graft_amx.h.
 public enum BFloat16Compute {
-    /// Whether this CPU and kernel run the tile kernels: AMX-TILE, AMX-BF16 and AVX512-BF16, and
-    /// the tile state granted to the process. Without them `.bfloat16` runs the float32 path.
-    public static let isAvailable: Bool = graft_amx_bf16_available() != 0
+    /// What multiplies the bfloat16 operands: Intel AMX tiles, or AVX512-BF16 registers
+    /// (VDPBF16PS) on CPUs that have it without AMX (AMD Zen 4 and 5). Both read the same packed
+    /// operands and sum in float32.
+    public enum Engine: String, CaseIterable, Sendable {
+        case amx = "AMX tiles"
+        case avx512 = "AVX512-BF16"
+
+        var isAvailable: Bool {
+            switch self {
+            case .amx: graft_amx_bf16_available() != 0
+            case .avx512: graft_avx512bf16_available() != 0
+            }
+        }
+
+        /// c = (accumulate ? c : 0) + A·B on this engine (`graft_amx_gemm`'s contract).
+        func gemm(_ a: UnsafePointer<UInt16>, _ lda: Int, m: Int, ksteps: Int, _ b: UnsafePointer<UInt16>,
+                  panelStride: Int, ncols: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+            switch self {
+            case .amx:
+                graft_amx_gemm(a, lda, Int32(m), Int32(ksteps), b, panelStride, Int32(ncols), c, ldc, accumulate ? 1 : 0)
+            case .avx512:
+                graft_avx512bf16_gemm(a, lda, Int32(m), Int32(ksteps), b, panelStride, Int32(ncols), c, ldc, accumulate ? 1 : 0)
+            }
+        }
+    }
+
+    /// Every engine this build has and this CPU runs (the tests hold each to the reference).
+    public static let engines: [Engine] = Engine.allCases.filter(\.isAvailable)
+    /// What `.bfloat16` uses: AMX where the CPU has it, else AVX512-BF16, else nothing (then
+    /// `.bfloat16` runs the float32 path). The kernel bench measures the chosen engine against
+    /// sgemm on the same machine.
+    public static let engine: Engine? = engines.first
+    /// Whether `.bfloat16` runs in bfloat16 on this machine.
+    public static var isAvailable: Bool { engine != nil }
 }
 
 /// Rows of float32 rounded to bfloat16, zero-padded to whole 32 × 32 tiles: the A operand. The
@@ -41,7 +72,8 @@ extension FrozenMatrix {
     /// y[n, rows] = x[n, cols] · Wᵀ in bfloat16. Each worker takes 32 rows of W at a time:
     /// dequantizes them, packs them as two tile panels (36 KiB at cols = 576, L1-sized) and runs
     /// them against every row of x, so W is read once and never exists in float whole.
-    func multiplyBFloat16(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>) {
+    public func multiplyBFloat16(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>,
+                          engine: BFloat16Compute.Engine) {
         let a = BFloat16Rows(x, rows: n, cols: cols)
         let steps = a.paddedCols / 32
         let groups = (rows + 31) / 32
@@ -59,8 +91,8 @@ extension FrozenMatrix {
                 graft_amx_pack_transposed(scratch, cols, Int32(min(16, count)), Int32(cols), Int32(steps), panels)
                 graft_amx_pack_transposed(scratch + 16 * cols, cols, Int32(max(0, count - 16)), Int32(cols),
                                           Int32(steps), panels + steps * 512)
-                graft_amx_gemm(a.pointer, a.paddedCols, Int32(n), Int32(steps), panels, steps * 512,
-                               Int32(count), y + first, rows, 0)
+                engine.gemm(a.pointer, a.paddedCols, m: n, ksteps: steps, panels, panelStride: steps * 512,
+                            ncols: count, y + first, ldc: rows, accumulate: false)
             }
         }
     }
@@ -68,8 +100,8 @@ extension FrozenMatrix {
     /// dx[n, cols] = dy[n, rows] · W (+ dx when `accumulate`) in bfloat16. W is taken in chunks of
     /// rows (about 1 MiB of panels): both workers dequantize and pack a chunk's steps, then each
     /// runs its share of dx's columns over the chunk, accumulating into dx.
-    func multiplyTransposedBFloat16(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
-                                    accumulate: Bool) {
+    public func multiplyTransposedBFloat16(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
+                                    accumulate: Bool, engine: BFloat16Compute.Engine) {
         let a = BFloat16Rows(dy, rows: n, cols: rows)
         let pairs = (cols + 31) / 32
         let chunkSteps = max(1, min((rows + 31) / 32, (1 << 20) / (2 * 32 * max(cols, 1))))
@@ -92,9 +124,9 @@ extension FrozenMatrix {
             parallelChunks(pairs, grain: 1) { range in
                 for pair in range {
                     let first = pair * 32
-                    graft_amx_gemm(a.pointer + start, a.paddedCols, Int32(n), Int32(steps),
-                                   panels + 2 * pair * chunkSteps * 512, chunkSteps * 512,
-                                   Int32(min(32, cols - first)), dx + first, cols, overwrite ? 0 : 1)
+                    engine.gemm(a.pointer + start, a.paddedCols, m: n, ksteps: steps,
+                                panels + 2 * pair * chunkSteps * 512, panelStride: chunkSteps * 512,
+                                ncols: min(32, cols - first), dx + first, ldc: cols, accumulate: !overwrite)
                 }
             }
             start += steps * 32

@@ -155,13 +155,15 @@ public struct FourBitMatrix: FrozenMatrix, @unchecked Sendable {
     }
 
     public func multiply(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, kernels: KernelMode) {
-        if kernels.usesBFloat16Tiles { multiplyBFloat16(x, n: n, into: y) }
+        if kernels == .bfloat16, let engine = BFloat16Compute.engine { multiplyBFloat16(x, n: n, into: y, engine: engine) }
         else { multiplyTiled(x, n: n, into: y) }
     }
 
     public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>, accumulate: Bool,
                                    kernels: KernelMode) {
-        if kernels.usesBFloat16Tiles { multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate) }
+        if kernels == .bfloat16, let engine = BFloat16Compute.engine {
+            multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate, engine: engine)
+        }
         else { multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate) }
     }
 

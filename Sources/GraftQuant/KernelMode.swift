@@ -10,8 +10,9 @@ public enum KernelMode: String, Sendable, CaseIterable {
     /// already runs at sgemm speed.
     case fast
     /// QLoRA's compute dtype bfloat16: for many rows, weights and activations rounded to
-    /// bfloat16 and multiplied on AMX tiles with float32 sums, forward and backward; for a few
-    /// rows as `.fast`. Where the CPU has no AMX (`BFloat16Compute.isAvailable`) it runs as `.exact`.
+    /// bfloat16 and multiplied with float32 sums, forward and backward, on AMX tiles or with
+    /// AVX512-BF16 (`BFloat16Compute.engine`); for a few rows as `.fast`. Where the CPU has
+    /// neither it runs as `.exact`.
     case bfloat16
 
     /// Whether products over many rows run in bfloat16 on this machine.

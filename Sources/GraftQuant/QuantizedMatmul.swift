@@ -16,7 +16,7 @@ extension QuantizedMatrix: FrozenMatrix {
             else { multiplyFew(x, n: n, into: y) }
             return
         }
-        if kernels.usesBFloat16Tiles { multiplyBFloat16(x, n: n, into: y) }
+        if kernels == .bfloat16, let engine = BFloat16Compute.engine { multiplyBFloat16(x, n: n, into: y, engine: engine) }
         else { multiplyTiled(x, n: n, into: y) }
     }
 
@@ -24,7 +24,9 @@ extension QuantizedMatrix: FrozenMatrix {
     /// input of a frozen linear layer.
     public func multiplyTransposed(_ dy: UnsafePointer<Float>, n: Int, into dx: UnsafeMutablePointer<Float>,
                                    accumulate: Bool = false, kernels: KernelMode = .exact) {
-        if kernels.usesBFloat16Tiles { multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate) }
+        if kernels == .bfloat16, let engine = BFloat16Compute.engine {
+            multiplyTransposedBFloat16(dy, n: n, into: dx, accumulate: accumulate, engine: engine)
+        }
         else { multiplyTransposedTiled(dy, n: n, into: dx, accumulate: accumulate) }
     }
 }

@@ -50,7 +50,7 @@ public struct CPUInfo: Sendable {
             "build: \(String(cString: graft_build_target())); integer decode kernels compiled and runnable: "
                 + IntegerKernels.available.map(\.name).joined(separator: ", ")
                 + "; fast decodes with \(IntegerKernels.preferred?.name ?? "the float kernels of exact")",
-            "bfloat16 training products: " + (BFloat16Compute.isAvailable ? "AMX tiles" : "run float32 (no AMX)")
+            "bfloat16 training products: " + (BFloat16Compute.engine?.rawValue ?? "run float32 (neither AMX nor AVX512-BF16 in this build and CPU)")
                 + "; OpenBLAS kernels: \(BLAS.coreName)",
         ]
     }

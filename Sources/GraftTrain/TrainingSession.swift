@@ -75,8 +75,8 @@ public struct TrainingSession {
     static func describe(_ compute: Recipe.ComputeType) -> String {
         switch compute {
         case .float32: return "float32"
-        case .bfloat16 where BFloat16Compute.isAvailable: return "bfloat16 (AMX tiles)"
-        case .bfloat16: return "float32 (bfloat16 asked, but this CPU has no AMX)"
+        case .bfloat16 where BFloat16Compute.isAvailable: return "bfloat16 (\(BFloat16Compute.engine!.rawValue))"
+        case .bfloat16: return "float32 (bfloat16 asked, but this CPU has neither AMX nor AVX512-BF16)"
         }
     }
 

@@ -42,8 +42,10 @@ enum KernelBench {
     /// float32 tiles through sgemm against bfloat16 AMX tiles, in GFLOP/s, against plain sgemm on
     /// the dequantized matrix measured in the same run (the machine's float32 limit).
     static func tiledProducts(repeats: Int) {
-        print("== frozen Q4_1 products, 512 rows: float32 (sgemm) vs bfloat16 (AMX) ==")
-        var table = Table("matrix", "direction", "sgemm GFLOP/s", "float32 tiles", "bfloat16 tiles", "bf16 / sgemm")
+        let engines = BFloat16Compute.engines
+        print("== frozen Q4_1 products, 512 rows, GFLOP/s: float32 (sgemm) vs bfloat16 (\(engines.map(\.rawValue).joined(separator: ", "))) ==")
+        var table = Table(["matrix", "direction", "sgemm", "float32 tiles"] + engines.map { "bf16 \($0.rawValue)" }
+                          + ["best bf16 / sgemm"])
         var rng = RandomGenerator(seed: 4)
         let n = 512
         for (rows, cols) in [(1536, 576), (576, 1536), (49152, 576)] {
@@ -59,19 +61,23 @@ enum KernelBench {
                                a: x.basePointer, lda: backward ? rows : cols, b: dense.basePointer, ldb: cols,
                                c: y.basePointer, ldc: backward ? cols : rows)
                 }
-                func product(_ kernels: KernelMode) -> Measurement {
-                    Measurement(repeats: repeats) {
-                        if backward { w.multiplyTransposed(x.basePointer, n: n, into: y.basePointer, accumulate: false, kernels: kernels) }
-                        else { w.multiply(x.basePointer, n: n, into: y.basePointer, kernels: kernels) }
-                    }
+                let f32 = Measurement(repeats: repeats) {
+                    if backward { w.multiplyTransposed(x.basePointer, n: n, into: y.basePointer, accumulate: false, kernels: .exact) }
+                    else { w.multiply(x.basePointer, n: n, into: y.basePointer, kernels: .exact) }
                 }
-                let (f32, bf16) = (product(.exact), product(.bfloat16))
-                table.add("\(rows)×\(cols)", backward ? "dx = dy·W" : "y = x·Wᵀ", fmt(flops / sgemm.median / 1e9),
-                          fmt(flops / f32.median / 1e9), fmt(flops / bf16.median / 1e9), fmt(sgemm.median / bf16.median, 2))
+                let bf16 = engines.map { engine in
+                    Measurement(repeats: repeats) {
+                        if backward { w.multiplyTransposedBFloat16(x.basePointer, n: n, into: y.basePointer, accumulate: false, engine: engine) }
+                        else { w.multiplyBFloat16(x.basePointer, n: n, into: y.basePointer, engine: engine) }
+                    }.median
+                }
+                table.add(["\(rows)×\(cols)", backward ? "dx = dy·W" : "y = x·Wᵀ", fmt(flops / sgemm.median / 1e9),
+                           fmt(flops / f32.median / 1e9)] + bf16.map { fmt(flops / $0 / 1e9) }
+                          + [bf16.min().map { fmt(sgemm.median / $0, 2) } ?? "–"])
             }
         }
         table.print()
-        print(BFloat16Compute.isAvailable ? "(bfloat16 on AMX tiles; both tile paths include dequantizing the Q4_1 blocks)"
-                                          : "(no AMX on this CPU: the bfloat16 column runs the float32 path)")
+        print(engines.isEmpty ? "(neither AMX nor AVX512-BF16 in this build and CPU: bfloat16 runs the float32 path)"
+                              : "(every tiled column includes dequantizing the Q4_1 blocks; .bfloat16 uses \(BFloat16Compute.engine!.rawValue))")
     }
 }

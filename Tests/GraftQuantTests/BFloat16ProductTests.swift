@@ -2,9 +2,9 @@ import GraftQuant
 import GraftTensor
 import Testing
 
-/// The bfloat16 tile products (AMX) against a float64 sum over the same bfloat16-rounded operands,
-/// at shapes that leave partial tiles in every dimension; where the CPU has no AMX, `.bfloat16`
-/// must fall back to the exact float32 path.
+/// The bfloat16 products, on every engine this build and CPU run (AMX tiles, AVX512-BF16), against
+/// a float64 sum over the same bfloat16-rounded operands, at shapes that leave partial tiles in
+/// every dimension; where there is no engine, `.bfloat16` must fall back to the exact float32 path.
 @Suite struct BFloat16ProductTests {
     /// Rounds to the nearest bfloat16, ties to even (as VCVTNEPS2BF16 does for finite values).
     static func bf16(_ x: Float) -> Double {
@@ -25,15 +25,25 @@ import Testing
         let dy = Tensor.randn([n, rows], generator: &rng)
         let previous = Tensor.randn([n, cols], generator: &rng)
         let y = Tensor(uninitializedShape: [n, rows]), exactY = Tensor(uninitializedShape: [n, rows])
-        let dx = Tensor(uninitializedShape: [n, cols]), dxSum = Tensor(previous.toArray(), shape: [n, cols])
         w.multiply(x.basePointer, n: n, into: y.basePointer, kernels: .bfloat16)
         w.multiply(x.basePointer, n: n, into: exactY.basePointer, kernels: .exact)
-        w.multiplyTransposed(dy.basePointer, n: n, into: dx.basePointer, accumulate: false, kernels: .bfloat16)
-        w.multiplyTransposed(dy.basePointer, n: n, into: dxSum.basePointer, accumulate: true, kernels: .bfloat16)
         guard BFloat16Compute.isAvailable else {
-            #expect(y.toArray() == exactY.toArray(), "without AMX, .bfloat16 runs the float32 path")
+            #expect(y.toArray() == exactY.toArray(), "without a bfloat16 engine, .bfloat16 runs the float32 path")
             return
         }
+        for engine in BFloat16Compute.engines {
+            let y = Tensor(uninitializedShape: [n, rows])
+            let dx = Tensor(uninitializedShape: [n, cols]), dxSum = Tensor(previous.toArray(), shape: [n, cols])
+            w.multiplyBFloat16(x.basePointer, n: n, into: y.basePointer, engine: engine)
+            w.multiplyTransposedBFloat16(dy.basePointer, n: n, into: dx.basePointer, accumulate: false, engine: engine)
+            w.multiplyTransposedBFloat16(dy.basePointer, n: n, into: dxSum.basePointer, accumulate: true, engine: engine)
+            check(engine, y: y, exactY: exactY, dx: dx, dxSum: dxSum, x: x, dy: dy, previous: previous, dense: dense)
+        }
+    }
+
+    func check(_ engine: BFloat16Compute.Engine, y: Tensor, exactY: Tensor, dx: Tensor, dxSum: Tensor, x: Tensor, dy: Tensor,
+               previous: Tensor, dense: [Float]) {
+        let (n, rows, cols) = (y.shape[0], y.shape[1], x.shape[1])
         let xs = x.toArray(), dys = dy.toArray(), prev = previous.toArray()
         var worstForward = 0.0, worstBackward = 0.0, worstSum = 0.0, worstVsExact = 0.0
         let scale = Double(exactY.toArray().map(abs).max()!)
@@ -51,11 +61,11 @@ import Testing
                 worstSum = max(worstSum, abs(Double(dxSum[t, c]) - (ref + Double(prev[t * cols + c]))) / scale)
             }
         }
-        #expect(worstForward < 1e-5, "forward vs bfloat16 reference: \(worstForward)")
-        #expect(worstBackward < 1e-5, "backward vs bfloat16 reference: \(worstBackward)")
-        #expect(worstSum < 1e-5, "accumulating backward: \(worstSum)")
+        #expect(worstForward < 1e-5, "\(engine.rawValue) forward vs bfloat16 reference: \(worstForward)")
+        #expect(worstBackward < 1e-5, "\(engine.rawValue) backward vs bfloat16 reference: \(worstBackward)")
+        #expect(worstSum < 1e-5, "\(engine.rawValue) accumulating backward: \(worstSum)")
         // bfloat16 keeps 8 bits of mantissa: the products differ from float32 by about 2⁻⁹ relative
         // per term, so clearly but boundedly.
-        #expect(worstVsExact > 1e-6 && worstVsExact < 0.03, "bfloat16 vs float32: \(worstVsExact)")
+        #expect(worstVsExact > 1e-6 && worstVsExact < 0.03, "\(engine.rawValue) bfloat16 vs float32: \(worstVsExact)")
     }
 }

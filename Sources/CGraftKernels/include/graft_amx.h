@@ -40,6 +40,13 @@ void graft_amx_pack_plain(const float *w, size_t ldw, int krows, int cols, int k
 void graft_amx_gemm(const uint16_t *a, size_t lda, int m, int ksteps, const uint16_t *b, size_t panel_stride,
                     int ncols, float *c, size_t ldc, int accumulate);
 
+// 1 when this build's target has AVX-512 and this CPU has AVX512-BF16 (VDPBF16PS); 0 otherwise.
+int graft_avx512bf16_available(void);
+
+// The contract of graft_amx_gemm, on AVX512-BF16 registers instead of tiles (CPUs without AMX).
+void graft_avx512bf16_gemm(const uint16_t *a, size_t lda, int m, int ksteps, const uint16_t *b, size_t panel_stride,
+                           int ncols, float *c, size_t ldc, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif
