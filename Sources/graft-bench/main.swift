@@ -7,7 +7,6 @@ import GraftTensor
 /// peer measured in the same run (`make bench` runs tensor, kernels, model and train), and the 100,000-case
 /// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
-for line in CPUInfo.current.summary { print(line) }
 var args = Array(CommandLine.arguments.dropFirst())
 var repeats = 15
 if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(args[i + 1]), r > 0 {
@@ -15,6 +14,8 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
     args.removeSubrange(i...(i + 1))
 }
 let suites = args.isEmpty ? ["tensor", "kernels", "model", "train"] : args
+// Every figure below came from this machine and build (workers print only their JSON line).
+if suites.first != "train-worker" { for line in CPUInfo.current.summary { print(line) } }
 for suite in suites {
     switch suite {
     case "tensor": TensorBench.run(repeats: repeats)

@@ -147,12 +147,14 @@ import Glibc
 func referenceLog(_ x: Float) -> Float { logf(x) }
 
 /// Decode attention over a transposed key cache equals the reference attention over the same
-/// keys (causal, grouped heads), at lengths that are and are not multiples of 16.
+/// keys (causal, grouped heads), at lengths that are and are not multiples of 16 and 64 (the
+/// kernel's blocks of keys) and head sizes below, at and above 64 (its blocks of columns).
 @Suite struct CachedAttentionTests {
-    @Test(arguments: [(1, 1), (1, 16), (1, 37), (3, 40), (2, 48)])
-    func equalsReferenceAttention(_ tq: Int, _ length: Int) {
+    @Test(arguments: [(1, 1, 8), (1, 16, 8), (1, 37, 8), (3, 40, 8), (2, 48, 8), (1, 150, 64), (2, 129, 64),
+                      (1, 70, 80), (1, 64, 16), (3, 100, 128)])
+    func equalsReferenceAttention(_ tq: Int, _ length: Int, _ d: Int) {
         var rng = RandomGenerator(seed: UInt64(length))
-        let (hq, hkv, d, capacity) = (6, 2, 8, 48)
+        let (hq, hkv, capacity) = (6, 2, 160)
         let keys = Tensor.randn([1, length, hkv, d], generator: &rng)
         let values = Tensor.randn([1, length, hkv, d], generator: &rng)
         let q = Tensor.randn([1, tq, hq, d], generator: &rng)

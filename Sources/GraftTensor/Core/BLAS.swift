@@ -7,6 +7,9 @@ public enum BLAS {
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // Products big enough for OpenBLAS to use its own threads: our spinning helpers yield
+        // their cores to them (see `WorkerPool.park`).
+        if m * n * k >= 1 << 20 { WorkerPool.shared.park() }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
                     beta, c, blasint(ldc))

@@ -31,8 +31,26 @@ public func cachedAttention(q: Tensor, transposedKeys: Tensor, values: Tensor, l
             let visible = length - tq + i + 1
             let kt = pk + kvh * d * capacity
             let query = pq + (i * hq + h) * d
-            // Scores, 16 keys at a time.
+            // Scores, 64 keys at a time in four independent accumulators (one chain of FMAs
+            // over the head dimension would wait on FMA latency), then 16 at a time.
             var j = 0
+            while j + 64 <= visible {
+                var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+                for c in 0..<d {
+                    let qc = SIMD16<Float>(repeating: query[c])
+                    let row = UnsafeRawPointer(kt + c * capacity + j)
+                    a0.addProduct(qc, row.loadUnaligned(as: SIMD16<Float>.self))
+                    a1.addProduct(qc, row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+                    a2.addProduct(qc, row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
+                    a3.addProduct(qc, row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+                }
+                let out = UnsafeMutableRawPointer(scores + j)
+                out.storeBytes(of: a0 * s, as: SIMD16<Float>.self)
+                out.storeBytes(of: a1 * s, toByteOffset: 64, as: SIMD16<Float>.self)
+                out.storeBytes(of: a2 * s, toByteOffset: 128, as: SIMD16<Float>.self)
+                out.storeBytes(of: a3 * s, toByteOffset: 192, as: SIMD16<Float>.self)
+                j += 64
+            }
             while j < visible {
                 var acc = SIMD16<Float>(repeating: 0)
                 if j + 16 <= capacity {
@@ -51,9 +69,55 @@ public func cachedAttention(q: Tensor, transposedKeys: Tensor, values: Tensor, l
             }
             Kernels.softmax(scores, scores, visible)
             let o = po + (i * hq + h) * d
-            o.update(repeating: 0, count: d)
-            for key in 0..<visible { Kernels.axpy(scores[key], pv + (key * hkv + kvh) * d, o, d) }
+            weightedValues(scores, pv + kvh * d, stride: hkv * d, count: visible, d: d, into: o)
         }
     }
     return out
+}
+
+/// o[0..<d] = Σ_key p[key]·v[key·stride ..< key·stride + d]: the output of one head, 64 columns at
+/// a time held in registers while the keys stream past (two keys a step into separate
+/// accumulators, so the sums do not wait on FMA latency), instead of one load-add-store of o per key.
+@inline(__always)
+private func weightedValues(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, stride: Int, count: Int, d: Int,
+                            into o: UnsafeMutablePointer<Float>) {
+    typealias V = SIMD16<Float>
+    var c0 = 0
+    while c0 + 64 <= d {
+        var a = (V(repeating: 0), V(repeating: 0), V(repeating: 0), V(repeating: 0))
+        var b = a
+        var key = 0
+        while key + 2 <= count {
+            let (p0, p1) = (V(repeating: p[key]), V(repeating: p[key + 1]))
+            let r0 = UnsafeRawPointer(v + key * stride + c0), r1 = UnsafeRawPointer(v + (key + 1) * stride + c0)
+            a.0.addProduct(p0, r0.loadUnaligned(as: V.self))
+            a.1.addProduct(p0, r0.loadUnaligned(fromByteOffset: 64, as: V.self))
+            a.2.addProduct(p0, r0.loadUnaligned(fromByteOffset: 128, as: V.self))
+            a.3.addProduct(p0, r0.loadUnaligned(fromByteOffset: 192, as: V.self))
+            b.0.addProduct(p1, r1.loadUnaligned(as: V.self))
+            b.1.addProduct(p1, r1.loadUnaligned(fromByteOffset: 64, as: V.self))
+            b.2.addProduct(p1, r1.loadUnaligned(fromByteOffset: 128, as: V.self))
+            b.3.addProduct(p1, r1.loadUnaligned(fromByteOffset: 192, as: V.self))
+            key += 2
+        }
+        if key < count {
+            let p0 = V(repeating: p[key])
+            let r0 = UnsafeRawPointer(v + key * stride + c0)
+            a.0.addProduct(p0, r0.loadUnaligned(as: V.self))
+            a.1.addProduct(p0, r0.loadUnaligned(fromByteOffset: 64, as: V.self))
+            a.2.addProduct(p0, r0.loadUnaligned(fromByteOffset: 128, as: V.self))
+            a.3.addProduct(p0, r0.loadUnaligned(fromByteOffset: 192, as: V.self))
+        }
+        let out = UnsafeMutableRawPointer(o + c0)
+        out.storeBytes(of: a.0 + b.0, as: V.self)
+        out.storeBytes(of: a.1 + b.1, toByteOffset: 64, as: V.self)
+        out.storeBytes(of: a.2 + b.2, toByteOffset: 128, as: V.self)
+        out.storeBytes(of: a.3 + b.3, toByteOffset: 192, as: V.self)
+        c0 += 64
+    }
+    // Head sizes that are not a multiple of 64: the rest column by column block.
+    if c0 < d {
+        (o + c0).update(repeating: 0, count: d - c0)
+        for key in 0..<count { Kernels.axpy(p[key], v + key * stride + c0, o + c0, d - c0) }
+    }
 }
