@@ -7,7 +7,7 @@ import GraftTensor
 /// SmolLM2-135M-Instruct Q4_1 against llama.cpp (llama-cpp-python, 2 threads) in the same run:
 /// prompt processing of 512 tokens and decoding of 128 tokens after it, in tokens/s; decode also
 /// as a fraction of the memory-bandwidth limit (weight bytes read per token over the measured copy
-/// bandwidth). Targets: decode ≥ 1.0× llama.cpp, prompt processing ≥ 0.7×.
+/// bandwidth). Targets: decode with the default (fast) kernels ≥ 1.2× llama.cpp, prompt processing ≥ 1.5×.
 enum ModelBench {
     static let modelPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -41,8 +41,8 @@ enum ModelBench {
         let weightBytes = Double(model.file!.tensors.reduce(0) { $0 + $1.byteCount })
         let bandwidth = CopyBandwidth.measure()
         var table = Table("phase", "graft tok/s", "llama.cpp tok/s", "ratio", "target")
-        table.add("prompt 512", fmt(ppRate), peer.map { fmt($0.prefill) } ?? "n/a", ratio(prefill, peerPrefill), "≥ 0.70")
-        table.add("decode 128 (fast)", fmt(tgRate), peer.map { fmt($0.decode) } ?? "n/a", ratio(decode, peerDecode), "≥ 1.00")
+        table.add("prompt 512", fmt(ppRate), peer.map { fmt($0.prefill) } ?? "n/a", ratio(prefill, peerPrefill), "≥ 1.50")
+        table.add("decode 128 (fast)", fmt(tgRate), peer.map { fmt($0.decode) } ?? "n/a", ratio(decode, peerDecode), "≥ 1.20")
         table.add("decode 128 (exact)", fmt(exactRate), peer.map { fmt($0.decode) } ?? "n/a", ratio(exactDecode, peerDecode), "")
         print("rounds, decode tok/s graft fast / llama.cpp: " + zip(decode, peerDecode).map { "\(fmt($0))/\(fmt($1))" }.joined(separator: "  "))
         table.print()
