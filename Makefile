@@ -5,13 +5,13 @@ RELEASE     := -c release
 # rebuild everything each time they alternate.
 # PORTABLE=1 builds for x86-64-v3 (AVX2, FMA, F16C; no AVX-512) in folders of its own, so the
 # AVX2 paths can be tested and measured on any machine: `make test PORTABLE=1`, `make bench
-# PORTABLE=1` (against a llama.cpp compiled for AVX2 only, torch limited to AVX2 and OpenBLAS's
-# Haswell kernels).
+# PORTABLE=1` (against a llama.cpp compiled for AVX2 only, torch's kernels and MKL limited to
+# AVX2, and OpenBLAS's Haswell kernels for graft).
 ifeq ($(PORTABLE),1)
 export GRAFT_MARCH := x86-64-v3
 SCRATCH     := .build-portable
 TESTSCRATCH := .build-portable-test
-PEERS       := GRAFT_LLAMA_PYTHON=.venv-avx2/bin/python ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell
+PEERS       := GRAFT_LLAMA_PYTHON=.venv-avx2/bin/python ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
 PEERSETUP   := Scripts/reference-env.sh >/dev/null && Scripts/reference-env.sh --portable >/dev/null
 else
 SCRATCH     := .build
