@@ -25,7 +25,7 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<In
     }
 }
 
-/// How many threads the Swift kernels use (BLAS has its own setting, see `BLAS.threads`).
+/// How many threads the Swift kernels use (BLAS products too: `BLAS.sgemm` splits them over the pool).
 public enum Parallelism {
     nonisolated(unsafe) public static var workers: Int = {
         #if canImport(Glibc)
@@ -53,9 +53,8 @@ final class WorkerPool: @unchecked Sendable {
     /// How long a helper polls for the next loop before it sleeps: long enough to bridge the
     /// serial work between the loops of one decode step (norms, attention bookkeeping, sampling).
     /// 10–20 µs left the helpers asleep for most loops of a decode step on AMD Zen 5 (a fifth of
-    /// the time went to waking them); 100 µs gave decoding +15%. A large sgemm makes them sleep at
-    /// once (`park()`), so they do not take cores from OpenBLAS's own threads (measured −10% in
-    /// float32 training when they kept spinning).
+    /// the time went to waking them); 100 µs gave decoding +15%. OpenBLAS runs no threads of its
+    /// own (`BLAS.sgemm`), so the polling takes no core from it.
     static let spinNanoseconds: UInt64 = 100_000
     /// Polls between reads of the clock.
     static let spinsPerClockRead = 256
@@ -66,8 +65,6 @@ final class WorkerPool: @unchecked Sendable {
     private let acknowledged = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
-    /// Bumped by `park()`: helpers polling for work see it change and go to sleep.
-    private let parkings = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     /// The current loop; written before `generation` is bumped, read after it is seen.
     private nonisolated(unsafe) var job: ((Int) -> Void)?
@@ -105,13 +102,6 @@ final class WorkerPool: @unchecked Sendable {
         busy.store(false, ordering: .sequentiallyConsistent)
     }
 
-    /// Sends polling helpers to sleep now instead of at the end of their polling time: called
-    /// before work that brings threads of its own (OpenBLAS's sgemm). The next loop wakes them.
-    func park() {
-        guard helpers > 0, sleepers.load(ordering: .relaxed) < helpers else { return }
-        parkings.add(1, ordering: .sequentiallyConsistent)
-    }
-
     /// Claims and runs chunks of the current loop until none are left.
     private func work() {
         while true {
@@ -139,20 +129,15 @@ final class WorkerPool: @unchecked Sendable {
         // Generation 0 is the pool's state at creation: a loop published before this thread
         // got to run is still seen as new.
         var seen = 0
-        // Read before acknowledging a loop, so a park() the caller makes after the loop returns
-        // is always seen as new.
-        var parkedAt = parkings.load(ordering: .sequentiallyConsistent)
         while true {
             var spins = 0
             var deadline: UInt64 = 0
             while generation.load(ordering: .sequentiallyConsistent) == seen {
                 spins += 1
                 if spins % Self.spinsPerClockRead != 0 { continue }
-                if parkings.load(ordering: .sequentiallyConsistent) == parkedAt {
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    if deadline == 0 { deadline = now + Self.spinNanoseconds }
-                    if now < deadline { continue }
-                }
+                let now = DispatchTime.now().uptimeNanoseconds
+                if deadline == 0 { deadline = now + Self.spinNanoseconds }
+                if now < deadline { continue }
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == seen {
                     wake.wait()
@@ -164,11 +149,9 @@ final class WorkerPool: @unchecked Sendable {
                 }
                 spins = 0
                 deadline = 0
-                parkedAt = parkings.load(ordering: .sequentiallyConsistent)
             }
             seen = generation.load(ordering: .sequentiallyConsistent)
             work()
-            parkedAt = parkings.load(ordering: .sequentiallyConsistent)
             acknowledged.add(1, ordering: .sequentiallyConsistent)
         }
     }
