@@ -1,4 +1,5 @@
 import Foundation
+import GraftTensor
 import TOMLKit
 
 /// A training recipe, read from TOML. Paths are relative to the recipe's folder and stored
@@ -78,7 +79,9 @@ public struct Recipe: Sendable, Equatable {
         public var minLRRatio: Float = 0
         /// Global gradient-norm limit; 0 turns clipping off.
         public var clip: Float = 1
-        public var recompute = true
+        /// Activation recomputation: `false` keeps everything, `true` or `"selective"` keeps only
+        /// the frozen base's product outputs and recomputes the rest, `"full"` recomputes whole blocks.
+        public var recompute: Recomputation = .selective
         public var seed: UInt64 = 0
         public var beta1: Float = 0.9
         public var beta2: Float = 0.999
@@ -217,7 +220,7 @@ public struct Recipe: Sendable, Equatable {
             guard v >= 0 else { throw r.range("train.clip", "must not be negative (0 turns clipping off), found \(v)") }
             train.clip = Float(v)
         }
-        if let v = try r.optional("train.recompute", r.bool) { train.recompute = v }
+        if let v = try r.optional("train.recompute", r.recomputation) { train.recompute = v }
         if let v = try r.optional("train.seed", r.int) {
             guard v >= 0 else { throw r.range("train.seed", "must not be negative, found \(v)") }
             train.seed = UInt64(v)

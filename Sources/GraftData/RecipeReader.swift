@@ -1,3 +1,4 @@
+import GraftTensor
 import TOMLKit
 
 /// Typed access to a parsed TOML table with errors that name the key and its line.
@@ -60,6 +61,13 @@ struct RecipeReader {
     func bool(_ key: String, _ v: TOMLValueConvertible) throws(RecipeError) -> Bool {
         guard let b = v.bool, v.type == .bool else { throw wrong(key, "true or false", v) }
         return b
+    }
+
+    /// `train.recompute`: true (selective), false (none), or one of the names of `Recomputation`.
+    func recomputation(_ key: String, _ v: TOMLValueConvertible) throws(RecipeError) -> Recomputation {
+        if v.type == .bool, let b = v.bool { return b ? .selective : .none }
+        guard v.type == .string, let s = v.string else { throw wrong(key, "true, false, \"selective\" or \"full\"", v) }
+        return try choice(key, s, Recomputation.self)
     }
 
     func stringOrStrings(_ key: String, _ v: TOMLValueConvertible) throws(RecipeError) -> [String] {

@@ -20,9 +20,9 @@ public final class LlamaModel {
     public let file: GGUFFile?
     /// The arithmetic of the frozen matrix products (see `KernelMode`); training needs `.exact`.
     public var kernels: KernelMode = .exact
-    /// Recompute each block's activations in the backward pass instead of keeping them
-    /// (training memory: one block's intermediates instead of all of them).
-    public var recomputeBlocks = false
+    /// How much of each block the backward pass computes again instead of keeping (training
+    /// memory against time; see `Recomputation`).
+    public var recomputation: Recomputation = .none
     /// The adapters' dropout stream, replayed when a block is recomputed so both runs draw the
     /// same masks.
     public var dropoutSource: DropoutSource?
@@ -57,7 +57,7 @@ public final class LlamaModel {
         let pos = positions ?? (0..<t).map { Int32(start + $0) }
         var h = embed(tokens, shape: [batch, t])
         for (i, block) in weights.blocks.enumerated() {
-            if recomputeBlocks && cache == nil && GradMode.isEnabled {
+            if recomputation != .none && cache == nil && GradMode.isEnabled {
                 h = recomputedBlock(h, block, layer: i, positions: pos, mask: mask)
             } else {
                 h = blockForward(h, block, layer: i, positions: pos, mask: mask, cache: cache)
@@ -92,7 +92,7 @@ public final class LlamaModel {
         let parameters = LoRATarget.allCases.flatMap { (w[$0] as? LoRALinear)?.parameters ?? [] }
         let source = dropoutSource
         var streamAtStart: RandomGenerator?
-        return recomputed(x, parameters: parameters) { [self] input in
+        return recomputed(x, parameters: parameters, keep: recomputation) { [self] input in
             guard let source else { return blockForward(input, w, layer: layer, positions: positions, mask: mask, cache: nil) }
             guard let start = streamAtStart else {
                 streamAtStart = source.generator

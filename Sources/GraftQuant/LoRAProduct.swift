@@ -22,8 +22,11 @@ public func loraLinear(_ x: Tensor, dropout: DropoutMask? = nil, base w: some Fr
         dropout.apply(input.basePointer, into: dropped.basePointer)
         return dropped
     }
-    let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [w.rows])
-    w.multiply(input.basePointer, n: n, into: out.basePointer, kernels: kernels)
+    // The base product is kept through a selective recomputation (the expensive part of a
+    // block); the low-rank update is computed again.
+    let out = RecomputeTape.reusable(shape: Array(x.shape.dropLast()) + [w.rows]) {
+        w.multiply(input.basePointer, n: n, into: $0, kernels: kernels)
+    }
     // h = x̃·Aᵀ [n, r]; y += s·h·Bᵀ.
     let h = Tensor(uninitializedShape: [n, r])
     let dropped = branch()

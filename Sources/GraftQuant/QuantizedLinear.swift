@@ -8,8 +8,10 @@ public func linear(_ x: Tensor, _ w: some FrozenMatrix, kernels: KernelMode = .e
     precondition(cols == w.cols, "linear: input \(x.shape) does not fit a [\(w.rows), \(w.cols)] weight")
     let input = x.contiguous()
     let n = input.count / max(cols, 1)
-    let out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [w.rows])
-    w.multiply(input.basePointer, n: n, into: out.basePointer, kernels: kernels)
+    // Kept through a selective recomputation: the product is the expensive part of a block.
+    let out = RecomputeTape.reusable(shape: Array(x.shape.dropLast()) + [w.rows]) {
+        w.multiply(input.basePointer, n: n, into: $0, kernels: kernels)
+    }
     return Tensor.record(out, op: "quantizedLinear", inputs: [x]) { g in
         let gx = Tensor(uninitializedShape: input.shape)
         w.multiplyTransposed(g.basePointer, n: n, into: gx.basePointer, accumulate: false, kernels: kernels)

@@ -31,7 +31,7 @@ public struct TrainingSession {
         }
         let baseHash = try ContentHash.sha256(path: recipe.model.path)
         model.kernels = recipe.model.computeType == .bfloat16 ? .bfloat16 : .exact
-        model.recomputeBlocks = recipe.train.recompute
+        model.recomputation = recipe.train.recompute
         let dropout = DropoutSource(seed: recipe.train.seed &+ 0xD0)
         model.dropoutSource = dropout
         let lora = LoRAConfig(rank: recipe.lora.rank, alpha: recipe.lora.alpha, dropout: recipe.lora.dropout,

@@ -29,14 +29,15 @@ enum TrainBench {
     struct Configuration {
         let name: String
         let kernels: KernelMode
-        let recompute: Bool
+        let recompute: Recomputation
     }
 
     static let configurations = [
-        Configuration(name: "graft float32", kernels: .exact, recompute: false),
-        Configuration(name: "graft float32, recompute", kernels: .exact, recompute: true),
-        Configuration(name: "graft bfloat16", kernels: .bfloat16, recompute: false),
-        Configuration(name: "graft bfloat16, recompute", kernels: .bfloat16, recompute: true),
+        Configuration(name: "graft float32", kernels: .exact, recompute: .none),
+        Configuration(name: "graft float32, selective recompute", kernels: .exact, recompute: .selective),
+        Configuration(name: "graft bfloat16", kernels: .bfloat16, recompute: .none),
+        Configuration(name: "graft bfloat16, selective recompute", kernels: .bfloat16, recompute: .selective),
+        Configuration(name: "graft bfloat16, full recompute", kernels: .bfloat16, recompute: .full),
     ]
 
     static func run(steps: Int, rounds: Int = 2) throws {
@@ -103,8 +104,8 @@ enum TrainBench {
     static func mib(_ bytes: Double) -> String { "\(Int(bytes / 1_048_576)) MiB" }
 
     /// This binary again, as `graft-bench train-worker STEPS RECOMPUTE KERNELS`.
-    static func worker(steps: Int, recompute: Bool, kernels: KernelMode) -> Result? {
-        launch(CommandLine.arguments[0], ["train-worker", String(steps), recompute ? "1" : "0", kernels.rawValue])
+    static func worker(steps: Int, recompute: Recomputation, kernels: KernelMode) -> Result? {
+        launch(CommandLine.arguments[0], ["train-worker", String(steps), recompute.rawValue, kernels.rawValue])
     }
 
     static func peer(steps: Int) -> Result? {
@@ -118,14 +119,14 @@ enum TrainBench {
     }
 
     /// The measured side: one warm-up step, then the median rate of `steps` steps; prints JSON.
-    static func work(steps: Int, recompute: Bool, kernels: KernelMode) throws {
+    static func work(steps: Int, recompute: Recomputation, kernels: KernelMode) throws {
         let lm = try LanguageModel(path: model, forDecoding: false)
         let source = try String(contentsOfFile: text, encoding: .utf8)
         let ids = Array(lm.tokenizer.encode(source, parseSpecial: false).prefix(sequence + 1))
         let batch = Batch(rows: 1, length: sequence, tokens: Array(ids.prefix(sequence)), targets: Array(ids.dropFirst()),
                           positions: (0..<sequence).map(Int32.init), segments: [Int32](repeating: 0, count: sequence),
                           realTokens: sequence)
-        lm.model.recomputeBlocks = recompute
+        lm.model.recomputation = recompute
         lm.model.kernels = kernels
         let adapters = lm.model.attachLoRA(LoRAConfig(rank: 8, alpha: 16, targets: LoRATarget.allCases), seed: 0)
         var optimizer = AdamW(parameters: adapters.parameters, weightDecay: 0)

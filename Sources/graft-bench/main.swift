@@ -36,9 +36,10 @@ for suite in suites {
             exit(1)
         }
     case "train-worker":
-        // The measured process of the train suite: graft-bench train-worker STEPS RECOMPUTE(0|1) KERNELS
-        guard args.count == 4, let steps = Int(args[1]), let kernels = KernelMode(rawValue: args[3]) else { exit(2) }
-        do { try TrainBench.work(steps: steps, recompute: args[2] == "1", kernels: kernels) } catch { exit(1) }
+        // The measured process of the train suite: graft-bench train-worker STEPS RECOMPUTE(none|selective|full) KERNELS
+        guard args.count == 4, let steps = Int(args[1]), let recompute = Recomputation(rawValue: args[2]),
+              let kernels = KernelMode(rawValue: args[3]) else { exit(2) }
+        do { try TrainBench.work(steps: steps, recompute: recompute, kernels: kernels) } catch { exit(1) }
         exit(0)
     default:
         FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, train, fuzz\n".utf8))

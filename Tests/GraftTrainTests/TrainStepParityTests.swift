@@ -53,10 +53,10 @@ import Testing
         return zip(a, b).map { abs($0 - $1) }.max()! / scale
     }
 
-    @Test(arguments: [false, true])
-    func oneStepEqualsTorchPEFT(recompute: Bool) throws {
+    @Test(arguments: Recomputation.allCases)
+    func oneStepEqualsTorchPEFT(recompute: Recomputation) throws {
         let (adapters, batch) = try setUp()
-        model.recomputeBlocks = recompute
+        model.recomputation = recompute
         let trainer = Trainer(model: model, adapters: adapters, stream: BatchStream(examples: [TokenizedExample(tokens: [1, 2], isTarget: [true, true])], packer: Packer(length: 4, packing: false, padToken: 0), batchSize: 1, seed: 0),
                               validation: [], options: .init(steps: 3, gradAccum: 1, schedule: .init(shape: .constant, peak: 1e-2, warmup: 0, totalSteps: 3),
                                                              clip: 0, evalEvery: 0, evalBatches: 0, checkpointEvery: 0),
@@ -72,6 +72,26 @@ import Testing
         }
         #expect(worst <= 1e-4, "worst LoRA gradient error \(worst) (relative to each tensor's largest)")
         for p in adapters.parameters { p.zeroGrad() }
+    }
+
+    /// Keeping the base's products through recomputation (selective) hands the second run the
+    /// very results it would have computed: gradients equal full recomputation's and no
+    /// recomputation's bit for bit.
+    @Test func recomputationPoliciesGiveIdenticalGradients() throws {
+        let (adapters, batch) = try setUp()
+        defer { model.recomputation = .none }
+        var gradients: [Recomputation: [[Float]]] = [:]
+        for policy in Recomputation.allCases {
+            model.recomputation = policy
+            let loss = crossEntropy(logits: model.logits(model.forward(tokens: batch.tokens, batch: batch.rows, positions: batch.positions,
+                                                                       mask: .causalSegments(batch.segments))),
+                                    targets: batch.targets)
+            loss.backward()
+            gradients[policy] = adapters.parameters.map { $0.grad!.toArray() }
+            for p in adapters.parameters { p.zeroGrad() }
+        }
+        #expect(gradients[.selective]! == gradients[.full]!)
+        #expect(gradients[.selective]! == gradients[.none]!)
     }
 
     @Test func threeAdamWStepsEqualTorchPEFT() throws {
