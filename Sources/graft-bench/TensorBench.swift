@@ -20,15 +20,18 @@ enum TensorBench {
             let flops = 2.0 * Double(m) * Double(k) * Double(n)
             let reps = n > 10_000 ? max(3, repeats / 3) : repeats
             for (form, transB, rhs) in [("x·Wᵀ", true, wT), ("x·W", false, w)] {
-                // Interleave the two measurements so drift on a shared machine hits both alike.
-                var raw: [Double] = [], ours: [Double] = []
-                for _ in 0..<reps {
-                    raw.append(Measurement(repeats: 1) {
-                        BLAS.rawSgemm(threads: 2, transA: false, transB: transB, m: m, n: n, k: k, a: x.basePointer, lda: k,
-                                      b: rhs.basePointer, ldb: transB ? k : n, c: c.basePointer, ldc: n)
-                    }.median)
-                    ours.append(Measurement(repeats: 1) { _ = matmul(x, rhs, transposeB: transB) }.median)
-                }
+                // Raw OpenBLAS (its own threads) and Graft's split in two blocks, each after a
+                // pause: OpenBLAS's threads poll with sched_yield for 2²⁸ TSC ticks (~0.1 s here)
+                // after a call, on the core Graft's pool needs, and a sleeping core takes over a
+                // millisecond to wake on these virtual machines. Warm-up calls wake each side's
+                // threads, as any product in a run of products finds them.
+                Thread.sleep(forTimeInterval: 0.3)
+                let raw = Measurement(repeats: reps, warmup: 3) {
+                    BLAS.rawSgemm(threads: 2, transA: false, transB: transB, m: m, n: n, k: k, a: x.basePointer, lda: k,
+                                  b: rhs.basePointer, ldb: transB ? k : n, c: c.basePointer, ldc: n)
+                }.seconds
+                Thread.sleep(forTimeInterval: 0.3)
+                let ours = Measurement(repeats: reps, warmup: 3) { _ = matmul(x, rhs, transposeB: transB) }.seconds
                 let rawRate = flops / raw.sorted()[raw.count / 2] / 1e9
                 let ourRate = flops / ours.sorted()[ours.count / 2] / 1e9
                 ratios.append(ourRate / rawRate)

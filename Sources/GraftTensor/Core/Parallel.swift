@@ -51,11 +51,13 @@ final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(helpers: Parallelism.workers - 1)
 
     /// How long a helper polls for the next loop before it sleeps: long enough to bridge the
-    /// serial work between the loops of one decode step (norms, attention bookkeeping, sampling).
-    /// 10–20 µs left the helpers asleep for most loops of a decode step on AMD Zen 5 (a fifth of
-    /// the time went to waking them); 100 µs gave decoding +15%. OpenBLAS runs no threads of its
-    /// own (`BLAS.sgemm`), so the polling takes no core from it.
-    static let spinNanoseconds: UInt64 = 100_000
+    /// serial work between the loops of one decode step (norms, attention bookkeeping, sampling)
+    /// and the pauses of a training step. 10–20 µs left the helpers asleep for most loops of a
+    /// decode step on AMD Zen 5 (a fifth of the time went to waking them; 100 µs gave decoding
+    /// +15%), and waking a sleeping helper was measured at over a millisecond on these virtual
+    /// machines: a 1.3 ms product that followed a pause ran on one core. OpenBLAS runs no threads
+    /// of its own (`BLAS.sgemm`), so the polling takes no core from it.
+    static let spinNanoseconds: UInt64 = 2_000_000
     /// Polls between reads of the clock.
     static let spinsPerClockRead = 256
     private let helpers: Int
