@@ -79,9 +79,10 @@ public struct Recipe: Sendable, Equatable {
         public var minLRRatio: Float = 0
         /// Global gradient-norm limit; 0 turns clipping off.
         public var clip: Float = 1
-        /// Activation recomputation: `false` keeps everything, `true` or `"selective"` keeps only
-        /// the frozen base's product outputs and recomputes the rest, `"full"` recomputes whole blocks.
-        public var recompute: Recomputation = .selective
+        /// Activation recomputation: `false` keeps everything, `true` or `"full"` recomputes whole
+        /// blocks (as `gradient_checkpointing` does), `"selective"` keeps only the frozen base's
+        /// product outputs and recomputes the rest.
+        public var recompute: Recomputation = .full
         public var seed: UInt64 = 0
         public var beta1: Float = 0.9
         public var beta2: Float = 0.999

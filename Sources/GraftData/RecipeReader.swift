@@ -63,9 +63,9 @@ struct RecipeReader {
         return b
     }
 
-    /// `train.recompute`: true (selective), false (none), or one of the names of `Recomputation`.
+    /// `train.recompute`: true (full), false (none), or one of the names of `Recomputation`.
     func recomputation(_ key: String, _ v: TOMLValueConvertible) throws(RecipeError) -> Recomputation {
-        if v.type == .bool, let b = v.bool { return b ? .selective : .none }
+        if v.type == .bool, let b = v.bool { return b ? .full : .none }
         guard v.type == .string, let s = v.string else { throw wrong(key, "true, false, \"selective\" or \"full\"", v) }
         return try choice(key, s, Recomputation.self)
     }

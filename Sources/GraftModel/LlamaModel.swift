@@ -134,7 +134,7 @@ public final class LlamaModel {
     func project(_ x: Tensor, _ layers: [any LinearLayer]) -> [Tensor] {
         let cols = x.shape.last ?? 0
         let n = x.count / max(cols, 1)
-        if kernels == .fast, n <= QuantizedMatrix.fewRowsLimit, !x.requiresGrad {
+        if kernels == .fast, n <= QuantizedMatrix.fewRowsLimit, !x.requiresGrad, !RecomputeTape.isActive {
             let matrices = layers.compactMap { ($0 as? FrozenLinear)?.weight as? QuantizedMatrix }
             if matrices.count == layers.count {
                 let input = x.contiguous()

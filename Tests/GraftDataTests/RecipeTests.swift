@@ -60,7 +60,7 @@ import Testing
         #expect(r.data.train == "/work/r/Datasets/NAME/train.jsonl" && r.data.valid == "/work/r/Datasets/NAME/valid.jsonl")
         #expect(r.data.maskPrompt && r.data.maxLength == 512 && r.data.packing)
         #expect(r.train.steps == 200 && r.train.batchSize == 4 && r.train.gradAccum == 1 && r.train.lr == 2e-4)
-        #expect(r.train.schedule == .cosine && r.train.warmup == 10 && r.train.clip == 1 && r.train.recompute == .selective && r.train.seed == 0)
+        #expect(r.train.schedule == .cosine && r.train.warmup == 10 && r.train.clip == 1 && r.train.recompute == .full && r.train.seed == 0)
         #expect(r.eval.every == 50 && r.checkpoint.every == 50 && r.checkpoint.keep == 3)
         #expect(r.checkpoint.dir == "/work/r/runs/NAME" && r.output.adapter == "NAME")
     }
@@ -106,10 +106,10 @@ import Testing
         #expect(throws: RecipeError.self) { try Recipe(path: "/nonexistent/recipe.toml") }
     }
 
-    /// `train.recompute`: booleans (true is selective) or a policy's name; anything else names
+    /// `train.recompute`: booleans (true is full, as before policies existed) or a policy's name; anything else names
     /// the key, its line and the accepted values.
     @Test func recomputationPolicies() throws {
-        for (value, expected) in [("false", Recomputation.none), ("true", .selective), ("\"selective\"", .selective),
+        for (value, expected) in [("false", Recomputation.none), ("true", .full), ("\"selective\"", .selective),
                                   ("\"full\"", .full), ("\"none\"", .none)] {
             let r = try parse(Self.example.replacingOccurrences(of: "recompute = true", with: "recompute = \(value)"))
             #expect(r.train.recompute == expected, "recompute = \(value)")

@@ -18,7 +18,7 @@ public enum BLAS {
                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         _ = singleThreaded
         let parts = Parallelism.workers
-        guard parts > 1, m * n * k >= 1 << 20, max(m, n) >= 32 * parts else {
+        guard canSplit, parts > 1, m * n * k >= 1 << 20, max(m, n) >= 32 * parts else {
             call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
@@ -52,8 +52,13 @@ public enum BLAS {
                     beta, c, blasint(ldc))
     }
 
+    /// Whether calls from several threads at once are safe and single-threaded: the pthreads
+    /// build of OpenBLAS (Debian's default). With the OpenMP build the thread count is per
+    /// calling thread, and a serial build may not lock; there OpenBLAS keeps its own threading.
+    private static let canSplit = openblas_get_parallel() == 1
+
     /// OpenBLAS runs each call on the calling thread (set once, before the first product).
-    private static let singleThreaded: Void = openblas_set_num_threads(1)
+    private static let singleThreaded: Void = { if canSplit { openblas_set_num_threads(1) } }()
 
     /// A plain OpenBLAS call with OpenBLAS's own threads (`threads` of them), for benchmarks
     /// that hold Graft's products to raw OpenBLAS.

@@ -45,6 +45,11 @@ public func recomputed(_ x: Tensor, parameters: [Tensor], keep: Recomputation = 
 public final class RecomputeTape: @unchecked Sendable {
     @TaskLocal static var current: RecomputeTape?
 
+    /// Whether a selectively recomputed region is running: code that would take another path
+    /// in its second run (gradients on) than in its first (gradients off) must not, or the
+    /// second run would ask for results the first did not keep.
+    public static var isActive: Bool { current != nil }
+
     private var kept: [Tensor?] = []
     private var next = 0
     private var replaying = false
