@@ -22,12 +22,10 @@ endif
 RELEASE     := -c release --scratch-path $(SCRATCH)
 TESTFLAGS   := -c release -Xswiftc -enable-testing --scratch-path $(TESTSCRATCH)
 BIN         := $(SCRATCH)/release
-# The suites `.ci/run` runs again in the portable build: the kernels, the tensor ops and the model.
-PORTABLE_SUITES := GraftTensorTests|GraftQuantTests|GraftModelTests
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test test-portable test-filtered run bench peers fuzz fixtures model clean
+.PHONY: all deps build test test-portable run bench peers fuzz fixtures model clean
 
 all: build
 
@@ -48,13 +46,9 @@ test: deps model
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
 
-## test-portable: the kernel, tensor and model suites built for x86-64-v3 (what .ci/run adds)
-test-portable: deps model
-	$(MAKE) --no-print-directory PORTABLE=1 TESTSUITES='$(PORTABLE_SUITES)' test-filtered
-
-test-filtered:
-	$(SWIFT) build $(TESTFLAGS) --build-tests
-	$(SWIFT) test $(TESTFLAGS) --skip-build --filter '$(TESTSUITES)'
+## test-portable: the whole suite built for x86-64-v3 (what .ci/run adds to `make test`)
+test-portable:
+	$(MAKE) --no-print-directory PORTABLE=1 test
 
 ## run: train the default recipe (a text-to-SQL adapter on SmolLM2, a few minutes) and show the
 ## base's and the adapted model's answers to held-out questions side by side
