@@ -43,7 +43,8 @@ enum KernelBench {
     /// the dequantized matrix measured in the same run (the machine's float32 limit).
     static func tiledProducts(repeats: Int) {
         let engines = BFloat16Compute.engines
-        print("== frozen Q4_1 products, 512 rows, GFLOP/s: float32 (sgemm) vs bfloat16 (\(engines.map(\.rawValue).joined(separator: ", "))) ==")
+        print("== frozen Q4_1 products, 512 rows, GFLOP/s: float32 (sgemm) vs bfloat16 ("
+              + (engines.isEmpty ? "no engine here" : engines.map(\.rawValue).joined(separator: ", ")) + ") ==")
         var table = Table(["matrix", "direction", "sgemm", "float32 tiles"] + engines.map { "bf16 \($0.rawValue)" }
                           + ["best bf16 / sgemm"])
         var rng = RandomGenerator(seed: 4)
