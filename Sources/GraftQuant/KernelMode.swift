@@ -15,8 +15,6 @@ public enum KernelMode: String, Sendable, CaseIterable {
     /// neither it runs as `.exact`.
     case bfloat16
 
-    /// Whether products over many rows run in bfloat16 on this machine.
-    public var usesBFloat16Tiles: Bool { self == .bfloat16 && BFloat16Compute.isAvailable }
     /// Whether products over a few rows use the integer kernels.
     var usesIntegerKernels: Bool { self != .exact }
 }
