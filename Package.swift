@@ -93,6 +93,7 @@ let package = Package(
         .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftQuant", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftData", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftAdapters", "GraftModel"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]
 )
