@@ -80,10 +80,7 @@ public struct Registry: Sendable {
         let created = ISO8601DateFormatter().string(from: Date())
         var version = (versions(of: name).last ?? 0) + 1
         while true {
-            let manifest = VersionManifest(name: name, version: version, created: created, baseSHA256: draft.baseSHA256,
-                                           baseFile: draft.baseFile, chatTemplate: draft.chatTemplate, stopTokens: draft.stopTokens,
-                                           lora: draft.lora, recipe: draft.recipe, metrics: draft.metrics, eval: [:],
-                                           parent: draft.parent, files: files)
+            let manifest = VersionManifest(name: name, version: version, created: created, draft: draft, files: files)
             let temp = temporary + "/manifest-" + UUID().uuidString
             try writeFlushed(encode(manifest), to: temp)
             let target = manifestPath(name, version)

@@ -27,21 +27,20 @@ public struct VersionManifest: Codable, Equatable, Sendable {
     /// The adapter's files (`adapter.safetensors`, `adapter.json`) by name → blob SHA-256.
     public var files: [String: String]
 
-    public init(name: String, version: Int, created: String, baseSHA256: String, baseFile: String, chatTemplate: String?,
-                stopTokens: [Int32], lora: LoRAConfig, recipe: String?, metrics: [String: Double], eval: [String: Double],
-                parent: String?, files: [String: String]) {
+    /// The manifest of version `version` of `name`, from what its publisher said.
+    public init(name: String, version: Int, created: String, draft: Registry.Draft, files: [String: String]) {
         self.name = name
         self.version = version
         self.created = created
-        self.baseSHA256 = baseSHA256
-        self.baseFile = baseFile
-        self.chatTemplate = chatTemplate
-        self.stopTokens = stopTokens
-        self.lora = lora
-        self.recipe = recipe
-        self.metrics = metrics
-        self.eval = eval
-        self.parent = parent
+        baseSHA256 = draft.baseSHA256
+        baseFile = draft.baseFile
+        chatTemplate = draft.chatTemplate
+        stopTokens = draft.stopTokens
+        lora = draft.lora
+        recipe = draft.recipe
+        metrics = draft.metrics
+        eval = [:]
+        parent = draft.parent
         self.files = files
     }
 
