@@ -58,17 +58,21 @@ public struct AdapterDirectory {
         catch { throw .invalid(path: manifestPath, field: "manifest", reason: "\(error)") }
     }
 
-    /// Attaches the saved adapter to `model`, whose file must have the manifest's SHA-256.
+    /// Attaches the saved adapter to `model`, whose file must have the manifest's SHA-256 unless
+    /// `force` is set. `scale` multiplies the adapter's update (B is scaled: W + scale·s·BA).
     @discardableResult
-    public func attach(to model: LlamaModel, baseSHA256: String) throws -> LoRAAdapterSet {
+    public func attach(to model: LlamaModel, baseSHA256: String, scale: Float = 1, force: Bool = false) throws -> LoRAAdapterSet {
         let manifest = try readManifest()
-        guard manifest.baseSHA256 == baseSHA256 else {
+        guard force || manifest.baseSHA256 == baseSHA256 else {
             throw FormatError.invalid(path: manifestPath, field: "base_sha256",
-                                      reason: "the adapter was trained on \(manifest.baseFile) (\(manifest.baseSHA256.prefix(12))…), not on this model (\(baseSHA256.prefix(12))…)")
+                                      reason: "the adapter was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on this model (sha256 \(baseSHA256))")
         }
         let file = try SafetensorsFile(path: tensorsPath)
         var weights: [String: Tensor] = [:]
-        for name in file.names { weights[name] = try file.tensor(name) }
+        for name in file.names {
+            let t = try file.tensor(name)
+            weights[name] = scale != 1 && name.contains("lora_B") ? t * scale : t
+        }
         return try model.attachLoRA(manifest.lora, weights: weights)
     }
 }

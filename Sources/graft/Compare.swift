@@ -5,12 +5,13 @@ import GraftFormats
 import GraftModel
 import GraftTensor
 
-/// `graft compare --model MODEL --adapter DIR --prompts FILE`: greedy answers of the base and
+/// `graft compare --model MODEL --adapter REF|DIR --prompts FILE`: greedy answers of the base and
 /// of the adapted model to each prompt, side by side.
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Answers of the base model and of an adapter, side by side.")
     @Option(help: "Path to the base .gguf model.") var model: String
-    @Option(help: "The adapter's folder.") var adapter: String
+    @Option(help: "An adapter: NAME[@VERSION|@TAG][:SCALE] from the registry, or a folder (from `graft train`).") var adapter: String
+    @Flag(help: "Apply the adapter even if it was trained on another base.") var force = false
     @Option(help: "A JSON array of prompts: strings, or objects with \"prompt\" (and optionally \"expected\").") var prompts: String
     @Option(help: "Tokens per answer at most.") var maxTokens = 64
 
@@ -36,7 +37,7 @@ struct Compare: ParsableCommand {
             return lm.tokenizer.decode(out.filter { !lm.stopTokens.contains($0) }).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let base = try items.map { try answer($0.prompt) }
-        try AdapterDirectory(path: adapter).attach(to: lm.model, baseSHA256: hash)
+        try AdapterSource(adapter).attach(to: lm.model, baseSHA256: hash, force: force)
         let adapted = try items.map { try answer($0.prompt) }
         for (i, item) in items.enumerated() {
             print("── \(item.prompt)")

@@ -35,7 +35,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "exact | fast | bfloat16 (prompt products on AMX tiles)") var kernels: KernelMode = .fast
-    @Option(help: "A trained adapter's folder (from `graft train`), applied to the model.") var adapter: String?
+    @Option(help: "An adapter: NAME[@VERSION|@TAG][:SCALE] from the registry, or a folder (from `graft train`).") var adapter: String?
+    @Flag(help: "Apply the adapter even if it was trained on another base.") var force = false
 
     func validate() throws {
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
@@ -47,7 +48,7 @@ struct Generate: ParsableCommand {
         let start = Date()
         let lm = try LanguageModel(path: model)
         lm.model.kernels = kernels
-        if let adapter { try AdapterDirectory(path: adapter).attach(to: lm.model, baseSHA256: ContentHash.sha256(path: model)) }
+        if let adapter { try AdapterSource(adapter).attach(to: lm.model, baseSHA256: ContentHash.sha256(path: model), force: force) }
         let text = chat ? try lm.chatPrompt(prompt) : prompt
         let ids = lm.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }

@@ -54,6 +54,19 @@ struct Train: ParsableCommand {
                 baseFile: (recipe.model.path as NSString).lastPathComponent, lora: session.adapters.config,
                 trainedSteps: session.trainer.step))
             progress.line("adapter: \(dir)")
+            let last = { (points: [(Int, Double)]) in points.last?.1 }
+            var metrics: [String: Double] = [:]
+            metrics["train_loss"] = last(curves.train)
+            if let val = last(curves.valid) {
+                metrics["val_loss"] = val
+                metrics["val_ppl"] = Foundation.exp(val)
+            }
+            let registry = Registry(root: Registry.defaultRoot())
+            let version = try registry.publish(folder: dir, as: recipe.output.adapter, Registry.Draft(
+                baseSHA256: session.trainer.baseSHA256, baseFile: (recipe.model.path as NSString).lastPathComponent,
+                chatTemplate: session.language.chatTemplate?.source, stopTokens: session.language.stopTokens.sorted(),
+                lora: session.adapters.config, recipe: recipe.source, metrics: metrics))
+            progress.line("published: \(version.reference) in \(registry.root)")
         }
     }
 }

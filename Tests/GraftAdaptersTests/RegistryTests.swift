@@ -66,6 +66,24 @@ import Testing
         #expect(try registry.publish(folder: try adapterFolder(3), as: "sql", draft).version == 3)
     }
 
+    /// A reference resolves to a folder with the version's files, byte for byte (what
+    /// `--adapter` attaches); a folder reference is used as it is.
+    @Test func referencesResolveToFolders() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let source = try adapterFolder(5)
+        try registry.publish(folder: source, as: "sql", draft)
+        try registry.tag(AdapterReference(parsing: "sql"), as: "prod")
+        let resolved = try AdapterSource("sql@prod:0.5", registry: registry)
+        #expect(resolved.reference.scale == 0.5)
+        let (path, version) = try resolved.folder()
+        #expect(version?.reference == "sql@1" && path == root + "/checkouts/sql/1")
+        for file in Registry.adapterFiles {
+            #expect(FileManager.default.contents(atPath: path + "/" + file) == FileManager.default.contents(atPath: source + "/" + file))
+        }
+        #expect(try AdapterSource("./some/folder", registry: registry).folder().path == "./some/folder")
+        #expect(throws: RegistryError.notFound("other")) { try AdapterSource("other", registry: registry).folder() }
+    }
+
     /// Two publishers (separate registry values on separate threads, as two processes would be)
     /// race on one name: every publish succeeds with its own version and nothing is damaged.
     @Test func racingPublishersGetDistinctVersions() throws {
