@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import GraftAdapters
+import GraftFormats
+import GraftModel
 
 /// `graft adapters list | show REF | rm REF | tag REF TAG | verify [REF] | gc`: the registry at
 /// `GRAFT_HOME` (default `~/.graft`).
 struct Adapters: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The adapter registry (GRAFT_HOME, default ~/.graft): named, versioned adapters tied to their base.",
-        subcommands: [List.self, Show.self, Remove.self, Tag.self, Verify.self, GarbageCollect.self])
+        subcommands: [List.self, Show.self, Add.self, Remove.self, Tag.self, Verify.self, GarbageCollect.self])
 
     static var registry: Registry { Registry(root: Registry.defaultRoot()) }
 
@@ -38,6 +40,31 @@ struct Adapters: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(m), as: UTF8.self))
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Publish an adapter folder (from `graft train`) as the next version of a name.")
+        @Argument(help: "The folder (adapter.safetensors and adapter.json).") var folder: String
+        @Option(help: "The name to publish under (default: the adapter's own name).") var name: String?
+        @Option(help: "The base model (.gguf): checked against the adapter's base hash; its chat template and stop tokens are recorded.")
+        var model: String?
+        @Flag(help: "Publish even if --model is not the adapter's base.") var force = false
+        func run() throws {
+            let manifest = try AdapterDirectory(path: folder).readManifest()
+            var template: String?, stops: [Int32] = []
+            if let model {
+                let hash = try ContentHash.sha256(path: model)
+                guard force || hash == manifest.baseSHA256 else {
+                    throw ValidationError("the adapter was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on \(model) (sha256 \(hash))")
+                }
+                let lm = try LanguageModel(path: model, forDecoding: false)
+                template = lm.chatTemplate?.source
+                stops = lm.stopTokens.sorted()
+            }
+            let version = try Adapters.registry.publish(folder: folder, as: name ?? manifest.name,
+                                                        Registry.Draft(manifest, chatTemplate: template, stopTokens: stops))
+            print("published: \(version.reference)")
         }
     }
 

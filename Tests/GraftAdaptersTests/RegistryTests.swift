@@ -108,6 +108,33 @@ import Testing
         #expect(registry.verify().isEmpty)
     }
 
+    /// Two `graft adapters add` processes publish one name eight times each, at once: sixteen
+    /// distinct versions, all intact. (The `graft` binary is built beside the test runner.)
+    @Test func racingProcessesGetDistinctVersions() throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let graft = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("graft").path
+        guard FileManager.default.isExecutableFile(atPath: graft) else {
+            Issue.record("no graft binary at \(graft): build the products with the tests (`make test`)")
+            return
+        }
+        let folder = try adapterFolder(20)
+        let manifest = AdapterDirectory.Manifest(name: "race", baseSHA256: draft.baseSHA256, baseFile: "base.gguf", lora: draft.lora,
+                                                 trainedSteps: 1)
+        try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: folder + "/adapter.json"))
+        let publishers = (0..<2).map { _ in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "for i in 1 2 3 4 5 6 7 8; do \"$0\" adapters add \"$1\" > /dev/null || exit 1; done", graft, folder]
+            p.environment = ProcessInfo.processInfo.environment.merging(["GRAFT_HOME": root]) { $1 }
+            return p
+        }
+        for p in publishers { try p.run() }
+        for p in publishers { p.waitUntilExit() }
+        #expect(publishers.allSatisfy { $0.terminationStatus == 0 })
+        #expect(registry.versions(of: "race") == Array(1...16))
+        #expect(registry.verify().isEmpty)
+    }
+
     /// A blob cut short or altered is named on read and by verify; a killed publisher's leftovers
     /// (temporary files, blobs no version names) are not versions and go with garbage collection.
     @Test func damageIsDetectedAndLeftoversCollected() throws {

@@ -48,3 +48,12 @@ public struct AdapterSource {
         try AdapterDirectory(path: folder().path).attach(to: model, baseSHA256: baseSHA256, scale: reference.scale, force: force)
     }
 }
+
+extension Registry.Draft {
+    /// What an adapter folder's own manifest says (base, LoRA settings), with the base's chat
+    /// template and stop tokens when the base is at hand.
+    public init(_ manifest: AdapterDirectory.Manifest, chatTemplate: String?, stopTokens: [Int32]) {
+        self.init(baseSHA256: manifest.baseSHA256, baseFile: manifest.baseFile, chatTemplate: chatTemplate,
+                  stopTokens: stopTokens, lora: manifest.lora, recipe: nil, metrics: [:])
+    }
+}
