@@ -1,4 +1,5 @@
 import Foundation
+import GraftFormats
 import GraftModel
 #if canImport(Glibc)
 import Glibc
@@ -234,5 +235,19 @@ public struct Registry: Sendable {
         do { try data.write(to: URL(fileURLWithPath: path)) }
         catch { throw .io(path: path, reason: "cannot write: \(error.localizedDescription)") }
         try flush(path)
+    }
+}
+
+extension Registry {
+    /// Stores evaluation figures with a version (merged into its manifest's `eval`, under
+    /// `DATASET.KEY`), replacing the manifest atomically. Returns the updated manifest.
+    @discardableResult
+    public func recordEvaluation(_ version: VersionManifest, dataset: String, _ values: [String: Double]) throws(RegistryError)
+        -> VersionManifest {
+        var updated = try manifest(version.name, version: version.version)
+        for (key, value) in values { updated.eval["\(dataset).\(key)"] = value }
+        let path = manifestPath(updated.name, updated.version)
+        do { try AtomicFile.write(try encode(updated), to: path) } catch { throw .io(path: path, reason: "\(error)") }
+        return updated
     }
 }
