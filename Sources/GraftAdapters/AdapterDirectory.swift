@@ -17,17 +17,21 @@ public struct AdapterDirectory {
         /// "gguf": q_proj/k_proj rows follow the GGUF base's permuted (adjacent-pair RoPE) order.
         public var qkRowOrder = "gguf"
         public var trainedSteps: Int
+        /// The base's sizes (absent in folders written before exports existed).
+        public var geometry: BaseGeometry?
 
-        public init(name: String, baseSHA256: String, baseFile: String, lora: LoRAConfig, trainedSteps: Int) {
+        public init(name: String, baseSHA256: String, baseFile: String, lora: LoRAConfig, trainedSteps: Int,
+                    geometry: BaseGeometry? = nil) {
             self.name = name
             self.baseSHA256 = baseSHA256
             self.baseFile = baseFile
             self.lora = lora
             self.trainedSteps = trainedSteps
+            self.geometry = geometry
         }
 
         enum CodingKeys: String, CodingKey {
-            case format, name, lora
+            case format, name, lora, geometry
             case baseSHA256 = "base_sha256", baseFile = "base_file", qkRowOrder = "qk_row_order", trainedSteps = "trained_steps"
         }
     }
@@ -41,15 +45,34 @@ public struct AdapterDirectory {
 
     /// Writes the adapter's weights and manifest (each file atomically).
     public func write(_ adapters: LoRAAdapterSet, manifest: Manifest) throws(FormatError) {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
-        catch { throw .io(path: path, reason: "cannot create the adapter folder: \(error.localizedDescription)") }
         var tensors: [String: Tensor] = [:]
         for (name, t) in adapters.namedParameters { tensors[name] = t.detached() }
+        try write(tensors: tensors, manifest: manifest)
+    }
+
+    func write(tensors: [String: Tensor], manifest: Manifest) throws(FormatError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        catch { throw .io(path: path, reason: "cannot create the adapter folder: \(error.localizedDescription)") }
         try SafetensorsFile.write(tensors, metadata: ["format": "pt", "graft": manifest.format], to: tensorsPath)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let json = try? encoder.encode(manifest) else { throw .invalid(path: manifestPath, field: "manifest", reason: "cannot encode") }
         try AtomicFile.write(json, to: manifestPath)
+    }
+
+    /// Writes adapter weights held apart from a model (an import, a conversion).
+    public func write(_ weights: AdapterWeights, manifest: Manifest) throws(FormatError) {
+        try write(tensors: weights.peftTensors, manifest: manifest)
+    }
+
+    /// The adapter's tensors, checked against `geometry` (every expected tensor present with the
+    /// base's shape, nothing else).
+    public func readWeights(geometry: BaseGeometry) throws(FormatError) -> AdapterWeights {
+        let manifest = try readManifest()
+        let file = try SafetensorsFile(path: tensorsPath)
+        var tensors: [String: Tensor] = [:]
+        for name in file.names { tensors[name] = try file.tensor(name) }
+        return try AdapterWeights(lora: manifest.lora, geometry: geometry, tensors: tensors, file: tensorsPath)
     }
 
     public func readManifest() throws(FormatError) -> Manifest {

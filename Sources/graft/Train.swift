@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
             try AdapterDirectory(path: dir).write(session.adapters, manifest: .init(
                 name: recipe.output.adapter, baseSHA256: session.trainer.baseSHA256,
                 baseFile: (recipe.model.path as NSString).lastPathComponent, lora: session.adapters.config,
-                trainedSteps: session.trainer.step))
+                trainedSteps: session.trainer.step, geometry: BaseGeometry(session.language.model.config)))
             progress.line("adapter: \(dir)")
             let last = { (points: [(Int, Double)]) in points.last?.1 }
             var metrics: [String: Double] = [:]

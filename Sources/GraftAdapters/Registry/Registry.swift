@@ -220,7 +220,7 @@ public struct Registry: Sendable {
             blobs.remove(digest)
             count += 1
         }
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] { unlink(temporary + "/" + file) }
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] { try? FileManager.default.removeItem(atPath: temporary + "/" + file) }
         return (count, bytes)
     }
 
