@@ -25,7 +25,7 @@ BIN         := $(SCRATCH)/release
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test test-portable run bench peers fuzz fixtures model clean
+.PHONY: all deps build test test-portable run bench peers fuzz interop fixtures model clean
 
 all: build
 
@@ -66,9 +66,15 @@ peers:
 bench: build model peers
 	$(PEERS) $(BIN)/graft-bench
 
-## fuzz: 100,000 mutated GGUF files (tiny and real) through the reader and the model loader
+## fuzz: 100,000 mutated GGUF files (tiny and real) through the reader and the model loader, and
+## 100,000 mutated adapter files through the PEFT (safetensors, adapter_config.json) and LoRA GGUF readers
 fuzz: build model
 	$(BIN)/graft-bench fuzz
+
+## interop: graft's PEFT and llama.cpp exports and merges checked by transformers + PEFT and
+## llama-cpp-python on the real model, with the default SQL adapter (`make run` trains it)
+interop: build model peers
+	$$(Scripts/reference-env.sh) Scripts/check_interchange.py --graft $(BIN)/graft
 
 ## fixtures: regenerate the reference fixtures from PyTorch, transformers, gguf-py and llama.cpp (not part of make test)
 fixtures: model
@@ -78,6 +84,7 @@ fixtures: model
 	$$(Scripts/reference-env.sh) Scripts/make_chat_template_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_model_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_perplexity_fixtures.py
+	$$(Scripts/reference-env.sh) Scripts/make_peft_import_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_lora_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_train_fixtures.py
 	$$(Scripts/reference-env.sh) Scripts/make_nf4_fixtures.py

@@ -84,16 +84,17 @@ let package = Package(
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "GraftAdapters", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
-        .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftFormats"]),
-        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftFormats", "GraftTensor"]),
-        .testTarget(name: "GraftQuantTests", dependencies: ["GraftQuant", "GraftFormats", "GraftTensor"]),
-        .testTarget(name: "GraftModelTests", dependencies: ["GraftModel", "GraftQuant", "GraftFormats", "GraftTensor"]),
-        .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftRuntime"]),
-        .testTarget(name: "GraftDataTests", dependencies: ["GraftData", "GraftFormats", "GraftTensor"]),
-        .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftAdapters", "GraftModel"]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
+        .target(name: "GraftTestSupport", path: "Tests/GraftTestSupport"),
+        .testTarget(name: "GraftTensorTests", dependencies: ["GraftTestSupport", "GraftTensor", "GraftFormats"]),
+        .testTarget(name: "GraftFormatsTests", dependencies: ["GraftTestSupport", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftQuantTests", dependencies: ["GraftTestSupport", "GraftQuant", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftModelTests", dependencies: ["GraftTestSupport", "GraftModel", "GraftQuant", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftTestSupport", "GraftRuntime"]),
+        .testTarget(name: "GraftDataTests", dependencies: ["GraftTestSupport", "GraftData", "GraftFormats", "GraftTensor"]),
+        .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftTestSupport", "GraftAdapters", "GraftModel", "GraftFormats", "GraftTensor", "GraftQuant"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTestSupport", "GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]
 )

@@ -8,21 +8,24 @@ graft's importers (`graft import --format peft|gguf`) to be checked against.
   q/k/v/o_proj; 12 AdamW steps on chats from Datasets/sql/train.jsonl train it (B is no longer
   zero). The weights are rounded to bfloat16 and saved as PEFT saves them, then stored as BF16
   (a common way adapters travel) in Tests/Fixtures/peft_import/.
-- convert_lora_to_gguf.py (llama.cpp, from the llama-cpp-python sdist on PyPI, given as
-  --converter) turns that folder into Tests/Fixtures/peft_import.gguf (--outtype f32), with the
+- convert_lora_to_gguf.py (llama.cpp's, from the sdist of the installed llama-cpp-python, which
+  the script fetches from PyPI's simple index unless --converter names one) turns that folder into Tests/Fixtures/peft_import.gguf (--outtype f32), with the
   base's config.json saved by transformers as its --base.
 - Tests/Fixtures/peft_import_reference.safetensors: token ids (a chat from valid.jsonl), and the
   float64 PEFT model's logits there: log-sum-exp, the 20 largest with ids, 256 fixed random
   columns, and the same columns of the base alone (so a check can tell the adapter was applied).
 
-Run: $(Scripts/reference-env.sh) Scripts/make_peft_import_fixtures.py --converter DIR/convert_lora_to_gguf.py
+Run: $(Scripts/reference-env.sh) Scripts/make_peft_import_fixtures.py [--converter DIR/convert_lora_to_gguf.py]
 """
 import argparse
 import json
 import pathlib
+import re
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 
 import numpy as np
 import torch
@@ -40,8 +43,31 @@ GGUF_OUT = FIX / "peft_import.gguf"
 REF_OUT = FIX / "peft_import_reference.safetensors"
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--converter", required=True, help="llama.cpp's convert_lora_to_gguf.py")
+ap.add_argument("--converter", help="llama.cpp's convert_lora_to_gguf.py (default: from the llama-cpp-python sdist)")
 args = ap.parse_args()
+
+
+def fetch_converter():
+    """convert_lora_to_gguf.py with the modules it imports, from the llama-cpp-python sdist."""
+    import llama_cpp
+    version = llama_cpp.__version__
+    index = urllib.request.urlopen("https://pypi.org/simple/llama-cpp-python/").read().decode()
+    url = re.search(rf'href="([^"]*llama_cpp_python-{re.escape(version)}\.tar\.gz[^"]*)"', index).group(1)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="llama-cpp-sdist-"))
+    archive = folder / "sdist.tar.gz"
+    urllib.request.urlretrieve(url.split("#")[0], archive)
+    root = f"llama_cpp_python-{version}/vendor/llama.cpp/"
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith(root) and
+                   (m.name.endswith(".py") and m.name.count("/") == root.count("/") or
+                    m.name.startswith(root + "conversion/") or m.name.startswith(root + "gguf-py/"))]
+        tar.extractall(folder, members=members)
+    return str(folder / root / "convert_lora_to_gguf.py")
+
+
+if args.converter is None:
+    args.converter = fetch_converter()
+    print(f"converter: {args.converter}")
 
 torch.manual_seed(0)
 tok = AutoTokenizer.from_pretrained(MODEL_DIR, gguf_file=MODEL_FILE)

@@ -57,6 +57,9 @@ public struct Recipe: Sendable, Equatable {
         public var targets = ["q_proj", "v_proj"]
         public var rslora = false
         public var dora = false
+        /// An adapter to continue training from (a registry reference or a folder): its weights
+        /// replace the fresh initialisation, and the new version records it as its parent.
+        public var from: String?
     }
 
     public struct Data: Sendable, Equatable {
@@ -156,7 +159,7 @@ public struct Recipe: Sendable, Equatable {
             model.blockSize = v
         }
 
-        try r.checkKeys("lora", ["rank", "alpha", "dropout", "targets", "rslora", "dora"])
+        try r.checkKeys("lora", ["rank", "alpha", "dropout", "targets", "rslora", "dora", "from"])
         if let v = try r.optional("lora.rank", r.int) {
             guard v >= 1 else { throw r.range("lora.rank", "must be at least 1, found \(v)") }
             lora.rank = v
@@ -179,6 +182,10 @@ public struct Recipe: Sendable, Equatable {
         }
         if let v = try r.optional("lora.rslora", r.bool) { lora.rslora = v }
         if let v = try r.optional("lora.dora", r.bool) { lora.dora = v }
+        if let v = try r.optional("lora.from", r.string) {
+            guard !v.isEmpty else { throw r.range("lora.from", "names no adapter") }
+            lora.from = v
+        }
 
         try r.checkKeys("data", ["train", "valid", "mask_prompt", "max_length", "packing"])
         data = Data(train: resolve(try r.required("data.train", r.string)))

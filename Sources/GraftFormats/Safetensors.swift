@@ -77,8 +77,12 @@ public struct SafetensorsFile {
             let (elements, overflow) = shape.reduce((1, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
             }
-            guard !overflow, offsets[1] - offsets[0] == elements * dtype.size else {
-                throw .invalid(path: path, field: name, reason: "holds \(offsets[1] - offsets[0]) bytes but \(dtypeName) \(shape) needs \(elements * dtype.size)")
+            let (bytes, bytesOverflow) = elements.multipliedReportingOverflow(by: dtype.size)
+            guard !overflow, !bytesOverflow else {
+                throw .invalid(path: path, field: name, reason: "shape \(shape) has more elements than can be addressed")
+            }
+            guard offsets[1] - offsets[0] == bytes else {
+                throw .invalid(path: path, field: name, reason: "holds \(offsets[1] - offsets[0]) bytes but \(dtypeName) \(shape) needs \(bytes)")
             }
             entries.append(Entry(name: name, dtype: dtype, shape: shape, range: offsets[0]..<offsets[1]))
         }
@@ -90,7 +94,7 @@ public struct SafetensorsFile {
             }
             end = e.range.upperBound
         }
-        guard 8 + Int(n) + end == data.count else {
+        guard end == data.count - 8 - Int(n) else {
             throw bad("tensors cover \(end) bytes of data but the file holds \(data.count - 8 - Int(n))")
         }
         self.path = path

@@ -17,7 +17,9 @@ public struct TrainingSession {
     public let checkpoints: CheckpointFolder
 
     /// - steps: overrides the recipe's step count (the schedule follows the new count).
-    public init(recipe: Recipe, steps: Int? = nil) throws {
+    /// `initialWeights`: the adapter to continue from, by PEFT key (as `LoRAAdapterSet`
+    /// names them), instead of PEFT's initialisation from the recipe's seed.
+    public init(recipe: Recipe, steps: Int? = nil, initialWeights: [String: Tensor]? = nil) throws {
         self.recipe = recipe
         guard FileManager.default.fileExists(atPath: recipe.model.path) else {
             throw FormatError.io(path: recipe.model.path, reason: "the model file does not exist (recipe key model.path)")
@@ -37,7 +39,11 @@ public struct TrainingSession {
         let lora = LoRAConfig(rank: recipe.lora.rank, alpha: recipe.lora.alpha, dropout: recipe.lora.dropout,
                               targets: try LoRAConfig.targets(named: recipe.lora.targets), rsLoRA: recipe.lora.rslora,
                               dora: recipe.lora.dora)
-        adapters = model.attachLoRA(lora, seed: recipe.train.seed, dropout: dropout)
+        if let initialWeights {
+            adapters = try model.attachLoRA(lora, weights: initialWeights, dropout: dropout)
+        } else {
+            adapters = model.attachLoRA(lora, seed: recipe.train.seed, dropout: dropout)
+        }
 
         let encoder = ExampleEncoder(tokenizer: language.tokenizer, template: language.chatTemplate,
                                      maskPrompt: recipe.data.maskPrompt, maxLength: recipe.data.maxLength)

@@ -1,5 +1,6 @@
 import Foundation
 import GraftFormats
+import GraftAdapters
 import GraftModel
 
 /// The GGUF fuzzer at full size: mutated tiny models (parsed, loaded and run) and, for one case in
@@ -38,5 +39,17 @@ enum FuzzBench {
         precondition(tinyBuffer == tiny, "mutations were not undone")
         print("no crash in \(cases) cases (\(String(format: "%.0f", Date().timeIntervalSince(start)))s): "
               + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+
+    /// The adapter readers (PEFT safetensors, adapter_config.json, LoRA GGUF) on `cases`
+    /// mutated files, a third each.
+    static func runAdapters(cases: Int, seed: UInt64) throws {
+        print("== adapter reader fuzzing: \(cases) cases, seed \(seed) ==")
+        let start = Date()
+        let counts = try AdapterFuzzing().run(cases: cases, seed: seed) { done in
+            print("  \(done) cases, \(String(format: "%.0f", Date().timeIntervalSince(start)))s")
+        }
+        print("no crash in \(cases) cases (\(String(format: "%.0f", Date().timeIntervalSince(start)))s): "
+              + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
 }

@@ -21,7 +21,10 @@ for suite in suites {
     case "tensor": TensorBench.run(repeats: repeats)
     case "kernels": KernelBench.run(repeats: repeats)
     case "fuzz":
-        do { try FuzzBench.run(cases: 100_000, seed: 2026) } catch {
+        do {
+            try FuzzBench.run(cases: 100_000, seed: 2026)
+            try FuzzBench.runAdapters(cases: 100_000, seed: 2026)
+        } catch {
             FileHandle.standardError.write(Data("graft-bench: fuzz: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }

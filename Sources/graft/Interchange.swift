@@ -82,12 +82,16 @@ struct Merge: ParsableCommand {
         }
         let gguf = try GGUFFile(path: model)
         let start = Date()
-        let n = try AdapterMerge.merge(base: gguf, geometry: base.geometry, parts: parts, type: ggmlType, to: out) { i, total in
+        let summary = try AdapterMerge.merge(base: gguf, geometry: base.geometry, parts: parts, type: ggmlType, to: out) { i, total in
             FileHandle.standardError.write(Data("\rtensor \(i + 1)/\(total)".utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
         let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
-        print(String(format: "merged %d projections as %@ into %@ (%.1f MB) in %.1f s", n, ggmlType.description, out,
-                     Double(size) / 1e6, Date().timeIntervalSince(start)))
+        print(String(format: "merged %d projections as %@ into %@ (%.1f MB) in %.1f s; %.1f%% of the adapters' change survives %@ rounding",
+                     summary.tensors, ggmlType.description, out, Double(size) / 1e6, Date().timeIntervalSince(start),
+                     100 * summary.retained, ggmlType.description))
+        if summary.retained < 0.9 {
+            FileHandle.standardError.write(Data("warning: \(ggmlType) rounds away much of the adapter (see above); merge to q8_0 or f16 to keep it\n".utf8))
+        }
     }
 }

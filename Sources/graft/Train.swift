@@ -3,6 +3,8 @@ import Foundation
 import GraftAdapters
 import GraftData
 import GraftFormats
+import GraftModel
+import GraftTensor
 import GraftTrain
 
 /// `graft train RECIPE [--resume] [--steps N] [--stop-after K]`
@@ -25,7 +27,14 @@ struct Train: ParsableCommand {
         if !resume, let existing = CheckpointFolder(path: recipe.checkpoint.dir, keep: recipe.checkpoint.keep).latest {
             throw TrainingError.runExists(folder: recipe.checkpoint.dir, step: existing.step)
         }
-        let session = try TrainingSession(recipe: recipe, steps: steps)
+        var start: (weights: [String: Tensor], parent: String)?
+        if let from = recipe.lora.from, !resume {
+            let lora = LoRAConfig(rank: recipe.lora.rank, alpha: recipe.lora.alpha, targets: try LoRAConfig.targets(named: recipe.lora.targets),
+                                  rsLoRA: recipe.lora.rslora, dora: recipe.lora.dora)
+            start = try AdapterSource(from).continuation(for: lora, baseSHA256: ContentHash.sha256(path: recipe.model.path))
+            progress.line("continuing from \(start!.parent)")
+        }
+        let session = try TrainingSession(recipe: recipe, steps: steps, initialWeights: start?.weights)
         progress.show(.prepared(session.summary))
         var resumedAt: Int?
         if resume {
@@ -65,7 +74,10 @@ struct Train: ParsableCommand {
             let version = try registry.publish(folder: dir, as: recipe.output.adapter, Registry.Draft(
                 baseSHA256: session.trainer.baseSHA256, baseFile: (recipe.model.path as NSString).lastPathComponent,
                 chatTemplate: session.language.chatTemplate?.source, stopTokens: session.language.stopTokens.sorted(),
-                lora: session.adapters.config, recipe: recipe.source, metrics: metrics))
+                lora: session.adapters.config, recipe: recipe.source, metrics: metrics,
+                parent: start?.parent ?? recipe.lora.from.map { from in
+                    (try? AdapterSource(from).folder().version?.reference) ?? from
+                }))
             progress.line("published: \(version.reference) in \(registry.root)")
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 @testable import GraftData
 import GraftFormats
 import Testing
+import GraftTestSupport
 
 /// JSONL shapes and their errors, chat rendering with prompt masks, truncation, and packing
 /// with restarting positions and per-example segments.

@@ -1,6 +1,7 @@
 import Foundation
 @testable import GraftFormats
 import Testing
+import GraftTestSupport
 
 /// The SmolLM2 vocabulary, read once for all tests (`make test` fetches the model first).
 private enum SmolLM2 {

@@ -1,6 +1,7 @@
 import Foundation
 import GraftFormats
 import Testing
+import GraftTestSupport
 
 /// The renderings transformers produced for each fixture case (Scripts/make_chat_template_fixtures.py).
 struct ChatTemplateFixture {

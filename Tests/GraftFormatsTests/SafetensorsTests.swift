@@ -2,6 +2,7 @@ import Foundation
 import GraftFormats
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 @Suite struct SafetensorsTests {
     func temp(_ name: String) -> String { NSTemporaryDirectory() + "graft-\(getpid())-\(name)" }
@@ -41,6 +42,12 @@ import Testing
             (header(#"{"__metadata__":{"n":1}}"#, data: 0), "__metadata__.n"),
             (header("[1]", data: 0), "does not start with '{'"),
             (header("{nope", data: 0), "not valid JSON"),
+            (header(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: 12), "b: data_offsets 4..<12 leave a hole or overlap"),
+            (header(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: 8), "tensors cover 16 bytes of data but the file holds 8"),
+            (header(#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: 8), "a: shape [4611686018427387904, 4] has more elements"),
+            (header(#"{"a":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,8]}}"#, data: 8), "a: shape [2305843009213693952] has more elements"),
+            (header(#"{"a":{"dtype":"F32","shape":[2305843009213693951],"data_offsets":[0,9223372036854775804]}}"#, data: 8), "tensors cover 9223372036854775804 bytes"),
+            (header(#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: 4), "a: negative size"),
         ]
         for (data, expected) in cases {
             do {
@@ -50,6 +57,12 @@ import Testing
                 #expect(error.description.hasPrefix("x.safetensors: ") && error.description.contains(expected),
                         "\(error.description)")
             }
+        }
+        var long = Data()
+        withUnsafeBytes(of: UInt64(100)) { long.append(contentsOf: $0) }
+        long.append(contentsOf: Array("{}".utf8))
+        #expect(throws: FormatError.invalid(path: "x.safetensors", field: nil, reason: "header length 100 runs past the end of the 10-byte file")) {
+            try SafetensorsFile(data: long, path: "x.safetensors")
         }
         var huge = Data()
         withUnsafeBytes(of: UInt64(1) << 40) { huge.append(contentsOf: $0) }

@@ -2,6 +2,7 @@ import GraftFormats
 import GraftModel
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 /// The Llama forward on the real SmolLM2-135M-Instruct Q4_1 against transformers loading the same
 /// GGUF and running in float64 (Scripts/make_model_fixtures.py): logits within 1e-3 at 160

@@ -3,6 +3,7 @@ import GraftFormats
 @testable import GraftModel
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 /// LoRALinear against PEFT (Scripts/make_lora_fixtures.py): forward, gradients, merge and
 /// unmerge of plain LoRA, rsLoRA, DoRA and DoRA with rsLoRA on a [24, 40] layer.

@@ -4,6 +4,7 @@ import GraftModel
 import GraftQuant
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 /// Perplexity on the Apache-2.0 text (Scripts/make_perplexity_fixtures.py): the exact kernels equal
 /// transformers' float64 forward, and are within 1.5% of llama.cpp; the fast decode kernels stay as

@@ -4,6 +4,7 @@ import GraftModel
 import GraftQuant
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 @Suite struct SyntheticModelTests {
     @Test(arguments: [GGMLType.f32, .q8_0, .q4_0, .q4_1])

@@ -1,6 +1,7 @@
 import GraftFormats
 import GraftQuant
 import Testing
+import GraftTestSupport
 
 /// Dequantization bit-exact against gguf-py (Scripts/make_quant_fixtures.py).
 @Suite struct DequantizeTests {

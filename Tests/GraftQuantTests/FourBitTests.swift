@@ -3,6 +3,7 @@ import GraftFormats
 @testable import GraftQuant
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 /// NF4/FP4 with and without double quantization against bitsandbytes 0.50.2 on a CPU
 /// (Scripts/make_nf4_fixtures.py): packed codes, absmax (plain, or nested codes, group absmax

@@ -2,6 +2,7 @@ import Foundation
 import GraftFormats
 import GraftTensor
 import Testing
+import GraftTestSupport
 
 /// A Llama decoder block built from GraftTensor ops, held to transformers' `LlamaDecoderLayer`
 /// (computed in float64 by Scripts/make_tensor_fixtures.py): forward output and the gradients

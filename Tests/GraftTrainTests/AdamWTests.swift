@@ -2,6 +2,7 @@ import GraftFormats
 import GraftTensor
 import GraftTrain
 import Testing
+import GraftTestSupport
 
 @Suite struct AdamWTests {
     /// Three steps against torch.optim.AdamW (lr 1e-2, weight decay 0.1) on the same gradients,

@@ -3,6 +3,7 @@ import GraftData
 import GraftModel
 @testable import GraftTrain
 import Testing
+import GraftTestSupport
 
 /// `graft eval`'s measures: SQuAD's token F1, the last answer of an encoded example, and exact
 /// match and F1 on SmolLM2 with expected answers that are (and are not) its own greedy answers.

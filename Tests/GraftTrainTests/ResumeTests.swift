@@ -6,6 +6,7 @@ import GraftQuant
 import GraftTensor
 @testable import GraftTrain
 import Testing
+import GraftTestSupport
 
 /// Interrupt-and-resume ends with the same bits as an uninterrupted run (with dropout on, so
 /// the random stream must be restored too), and a kill in the middle of writing a checkpoint

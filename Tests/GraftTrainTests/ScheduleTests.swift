@@ -2,6 +2,7 @@ import Foundation
 import GraftTensor
 @testable import GraftTrain
 import Testing
+import GraftTestSupport
 
 /// Learning-rate schedules and gradient clipping against transformers and torch
 /// (Scripts/make_schedule_fixtures.py).

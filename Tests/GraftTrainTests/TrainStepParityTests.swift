@@ -6,6 +6,7 @@ import GraftQuant
 import GraftTensor
 @testable import GraftTrain
 import Testing
+import GraftTestSupport
 
 /// One training step on a tiny Llama equals torch + PEFT (Scripts/make_train_fixtures.py): the
 /// loss, every LoRA gradient, and the LoRA weights after three AdamW steps. The model is the

@@ -1,6 +1,7 @@
 import Foundation
 import GraftFormats
 import GraftModel
+import GraftTensor
 
 /// An adapter read apart from any model, ready to export or merge: its weights (q/k rows in the
 /// GGUF base's order), its base, the label that names it (`sql@3`, a folder) and the
@@ -55,5 +56,36 @@ extension Registry {
         return try publish(folder: folder, as: name, Draft(
             baseSHA256: base.sha256, baseFile: base.file, chatTemplate: base.chatTemplate, stopTokens: base.stopTokens,
             lora: weights.lora, recipe: nil))
+    }
+}
+
+extension AdapterSource {
+    /// The weights to continue training from, for a recipe whose LoRA settings are `lora` on the
+    /// base with `baseSHA256`, and the parent the new version records (`sql@3`, or the folder).
+    /// The adapter must have been trained on that base and with the same rank, alpha, targets,
+    /// rsLoRA and DoRA settings, or the continued adapter would compute something else.
+    public func continuation(for lora: LoRAConfig, baseSHA256: String) throws -> (weights: [String: Tensor], parent: String) {
+        let (path, version) = try folder()
+        let directory = AdapterDirectory(path: path)
+        let manifest = try directory.readManifest()
+        let label = version?.reference ?? path
+        guard manifest.baseSHA256 == baseSHA256 else {
+            throw FormatError.invalid(path: path, field: "lora.from",
+                                      reason: "\(label) was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on the recipe's model (sha256 \(baseSHA256))")
+        }
+        let theirs = manifest.lora
+        for (key, same, values) in [
+            ("lora.rank", theirs.rank == lora.rank, "\(theirs.rank) vs \(lora.rank)"),
+            ("lora.alpha", theirs.alpha == lora.alpha, "\(theirs.alpha) vs \(lora.alpha)"),
+            ("lora.targets", Set(theirs.targets) == Set(lora.targets), "\(theirs.targets.map(\.rawValue)) vs \(lora.targets.map(\.rawValue))"),
+            ("lora.rslora", theirs.rsLoRA == lora.rsLoRA, "\(theirs.rsLoRA) vs \(lora.rsLoRA)"),
+            ("lora.dora", theirs.dora == lora.dora, "\(theirs.dora) vs \(lora.dora)"),
+        ] where !same {
+            throw FormatError.invalid(path: path, field: key, reason: "\(label) was trained with another setting than the recipe's (adapter vs recipe: \(values))")
+        }
+        let file = try SafetensorsFile(path: (path as NSString).appendingPathComponent("adapter.safetensors"))
+        var weights: [String: Tensor] = [:]
+        for name in file.names { weights[name] = try file.tensor(name) }
+        return (weights, label)
     }
 }

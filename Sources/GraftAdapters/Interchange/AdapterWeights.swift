@@ -14,6 +14,11 @@ public struct BaseGeometry: Codable, Sendable, Equatable {
     public var kvHeads: Int
     public var headDim: Int
 
+    public init(layers: Int, hidden: Int, intermediate: Int, heads: Int, kvHeads: Int, headDim: Int) {
+        (self.layers, self.hidden, self.intermediate, self.heads, self.kvHeads, self.headDim) =
+            (layers, hidden, intermediate, heads, kvHeads, headDim)
+    }
+
     public init(_ c: LlamaConfig) {
         (layers, hidden, intermediate, heads, kvHeads, headDim) =
             (c.layerCount, c.hiddenSize, c.intermediateSize, c.headCount, c.kvHeadCount, c.headDim)
@@ -45,6 +50,7 @@ public struct BaseGeometry: Codable, Sendable, Equatable {
         for v in [layers, hidden, intermediate, heads, kvHeads, headDim] where v <= 0 || v > 1 << 20 {
             throw .invalid(path: file, field: field, reason: "sizes must be positive and at most 2^20, found \(v)")
         }
+        guard layers <= 4096 else { throw .invalid(path: file, field: field, reason: "\(layers) layers is more than 4096") }
         guard headDim % 2 == 0 else { throw .invalid(path: file, field: field, reason: "head_dim \(headDim) must be even") }
     }
 

@@ -33,7 +33,9 @@ public struct BaseIdentity: Sendable, Equatable {
     func strings(prefix: String) -> [String: String] {
         var out = [prefix + "base_sha256": sha256, prefix + "base_file": file,
                    prefix + "stop_tokens": stopTokens.map(String.init).joined(separator: ",")]
-        if let json = try? JSONEncoder().encode(geometry) { out[prefix + "base_geometry"] = String(decoding: json, as: UTF8.self) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let json = try? encoder.encode(geometry) { out[prefix + "base_geometry"] = String(decoding: json, as: UTF8.self) }
         return out
     }
 

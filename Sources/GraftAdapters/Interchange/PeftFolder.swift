@@ -32,23 +32,31 @@ public enum PeftFolder {
     public static func read(_ folder: String, base given: BaseIdentity?, force: Bool = false) throws(FormatError)
         -> (weights: AdapterWeights, base: BaseIdentity) {
         let configPath = path(folder, configFile), weightsPath = path(folder, weightsFile)
-        let lora = try PeftConfig.read(path: configPath)
+        guard let config = FileManager.default.contents(atPath: configPath) else { throw .io(path: configPath, reason: "no such file") }
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             let legacy = FileManager.default.fileExists(atPath: path(folder, "adapter_model.bin"))
             throw .io(path: weightsPath, reason: legacy ? "no such file (adapter_model.bin, PyTorch's pickle format, is not read: save with safe_serialization)" : "no such file")
         }
-        let file = try SafetensorsFile(path: weightsPath)
         let template = FileManager.default.contents(atPath: path(folder, templateFile)).map { String(decoding: $0, as: UTF8.self) }
-        let named = try BaseIdentity.from(strings: file.metadata, prefix: prefix, chatTemplate: template, file: weightsPath)
-        let base = try BaseMatch.choose(named: named, given: given, file: weightsPath, force: force)
+        return try decode(config: config, configPath: configPath, weights: SafetensorsFile(path: weightsPath),
+                          chatTemplate: template, base: given, force: force)
+    }
+
+    /// `read` on contents already in memory (the fuzzer's entry).
+    public static func decode(config: Data, configPath: String, weights file: SafetensorsFile, chatTemplate: String?,
+                              base given: BaseIdentity?, force: Bool = false) throws(FormatError)
+        -> (weights: AdapterWeights, base: BaseIdentity) {
+        let lora = try PeftConfig.parse(config, path: configPath)
+        let named = try BaseIdentity.from(strings: file.metadata, prefix: prefix, chatTemplate: chatTemplate, file: file.path)
+        let base = try BaseMatch.choose(named: named, given: given, file: file.path, force: force)
         var tensors: [String: Tensor] = [:]
         for e in file.entries {
             guard [.f32, .f16, .bf16].contains(e.dtype) else {
-                throw .invalid(path: weightsPath, field: e.name, reason: "dtype \(e.dtype.rawValue) is not a floating-point LoRA weight (F32, F16 or BF16)")
+                throw .invalid(path: file.path, field: e.name, reason: "dtype \(e.dtype.rawValue) is not a floating-point LoRA weight (F32, F16 or BF16)")
             }
             tensors[e.name] = try file.tensor(e.name)
         }
-        let hfOrder = try AdapterWeights(lora: lora, geometry: base.geometry, tensors: tensors, file: weightsPath)
+        let hfOrder = try AdapterWeights(lora: lora, geometry: base.geometry, tensors: tensors, file: file.path)
         return (hfOrder.permutingQK(base.geometry.ggufFromHF), base)
     }
 

@@ -1,22 +1,5 @@
 import Foundation
-
-/// Reference fixtures live in Tests/Fixtures, beside the script in Scripts/ that made them.
-enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-}
-
-/// The real base model, fetched by `make model` (which `make test` runs first), and the
-/// package's built command-line tool.
-enum Models {
-    static let root = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
-    static let smolLM2 = root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-    /// `graft`, built beside the test runner (in the same build folder as this test binary).
-    static let graftBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("graft").path
-}
+import GraftTestSupport
 
 /// A scratch folder with a small recipe on SmolLM2 and a text dataset, for end-to-end runs.
 struct ScratchRun {
