@@ -77,8 +77,17 @@ public struct AdapterDirectory {
 
     public func readManifest() throws(FormatError) -> Manifest {
         guard let data = FileManager.default.contents(atPath: manifestPath) else { throw .io(path: manifestPath, reason: "no such file") }
-        do { return try JSONDecoder().decode(Manifest.self, from: data) }
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: data) }
         catch { throw .invalid(path: manifestPath, field: "manifest", reason: "\(error)") }
+        let lora = manifest.lora
+        func bad(_ field: String, _ reason: String) -> FormatError { .invalid(path: manifestPath, field: field, reason: reason) }
+        guard lora.rank >= 1, lora.rank <= 65536 else { throw bad("lora.rank", "must be between 1 and 65536, found \(lora.rank)") }
+        guard lora.alpha.isFinite, lora.alpha > 0 else { throw bad("lora.alpha", "must be a positive number, found \(lora.alpha)") }
+        guard lora.dropout >= 0, lora.dropout < 1 else { throw bad("lora.dropout", "must be in [0, 1), found \(lora.dropout)") }
+        guard !lora.targets.isEmpty else { throw bad("lora.targets", "names no module") }
+        try manifest.geometry?.validate(file: manifestPath, field: "geometry")
+        return manifest
     }
 
     /// Attaches the saved adapter to `model`, whose file must have the manifest's SHA-256 unless

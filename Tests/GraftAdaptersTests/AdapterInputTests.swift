@@ -135,3 +135,28 @@ import GraftTestSupport
         #expect(counts.values.reduce(0, +) == 3000)
     }
 }
+
+/// A graft adapter folder whose manifest holds impossible settings is refused by field.
+@Suite struct AdapterManifestTests {
+    @Test func impossibleSettingsAreRefusedByField() throws {
+        let folder = NSTemporaryDirectory() + "graft-manifest-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (weights, base) = InterchangeTests.synthetic(LoRAConfig(rank: 2, alpha: 4, targets: [.qProj]))
+        let directory = AdapterDirectory(path: folder)
+        for (edit, expected) in [({ (l: inout LoRAConfig) in l.rank = 0 }, "lora.rank: must be between 1 and 65536, found 0"),
+                                 ({ (l: inout LoRAConfig) in l.alpha = -2 }, "lora.alpha: must be a positive number, found -2.0"),
+                                 ({ (l: inout LoRAConfig) in l.dropout = 1 }, "lora.dropout: must be in [0, 1), found 1.0"),
+                                 ({ (l: inout LoRAConfig) in l.targets = [] }, "lora.targets: names no module")] {
+            var lora = weights.lora
+            edit(&lora)
+            try directory.write(weights, manifest: .init(name: "x", baseSHA256: base.sha256, baseFile: base.file, lora: lora,
+                                                         trainedSteps: 1, geometry: base.geometry))
+            do {
+                _ = try directory.readWeights(geometry: base.geometry)
+                Issue.record("accepted; expected \(expected)")
+            } catch {
+                #expect(error.description == "\(folder)/adapter.json: \(expected)")
+            }
+        }
+    }
+}
