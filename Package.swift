@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "GraftData", targets: ["GraftData"]),
         .library(name: "GraftTrain", targets: ["GraftTrain"]),
         .library(name: "GraftAdapters", targets: ["GraftAdapters"]),
+        .library(name: "GraftEngine", targets: ["GraftEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -75,6 +76,7 @@ let package = Package(
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftData"]),
         // Trained adapters on disk (and, next, the registry, merge and PEFT / GGUF LoRA export).
         .target(name: "GraftAdapters", dependencies: ["GraftTensor", "GraftFormats", "GraftModel"]),
+        .target(name: "GraftEngine", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftAdapters"]),
         .executableTarget(
             name: "graft",
             dependencies: [
@@ -95,6 +97,7 @@ let package = Package(
         .testTarget(name: "GraftRuntimeTests", dependencies: ["GraftTestSupport", "GraftRuntime"]),
         .testTarget(name: "GraftDataTests", dependencies: ["GraftTestSupport", "GraftData", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftTestSupport", "GraftAdapters", "GraftModel", "GraftFormats", "GraftTensor", "GraftQuant"]),
+        .testTarget(name: "GraftEngineTests", dependencies: ["GraftTestSupport", "GraftEngine", "GraftAdapters", "GraftModel", "GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTestSupport", "GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]
 )

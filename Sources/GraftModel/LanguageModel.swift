@@ -23,10 +23,18 @@ public struct LanguageModel {
         } else {
             chatTemplate = nil
         }
+        guard tokenizer.vocabularySize <= model.config.vocabularySize else {
+            throw FormatError.invalid(path: path, field: "tokenizer.ggml.tokens",
+                                      reason: "\(tokenizer.vocabularySize) tokens, more than the model's \(model.config.vocabularySize) embedding rows")
+        }
         var stops = Set<Int32>()
         if let eos = tokenizer.eosID { stops.insert(eos) }
         for name in ["tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
-            if let id = file.metadata[name]?.intValue { stops.insert(Int32(id)) }
+            guard let value = file.metadata[name] else { continue }
+            guard let id = value.intValue.flatMap({ Int32(exactly: $0) }), id >= 0, Int(id) < tokenizer.vocabularySize else {
+                throw FormatError.invalid(path: path, field: name, reason: "\(value) is not a token id of the \(tokenizer.vocabularySize)-token vocabulary")
+            }
+            stops.insert(id)
         }
         for token in ["<|im_end|>", "<|eot_id|>", "<|end|>"] { if let id = tokenizer.id(of: token) { stops.insert(id) } }
         stopTokens = stops

@@ -55,7 +55,8 @@ public struct LlamaConfig: Sendable, Equatable {
         else { vocabularySize = try gguf.stringArray("tokenizer.ggml.tokens").count }
         ropeLayout = .interleaved
         for (name, v) in [("embedding_length", hiddenSize), ("block_count", layerCount), ("attention.head_count", headCount),
-                          ("attention.head_count_kv", kvHeadCount), ("rope.dimension_count", headDim), ("vocab_size", vocabularySize)]
+                          ("attention.head_count_kv", kvHeadCount), ("rope.dimension_count", headDim), ("vocab_size", vocabularySize),
+                          ("context_length", contextLength)]
         where v <= 0 {
             throw .invalid(path: gguf.path, field: "llama.\(name)", reason: "must be positive, found \(v)")
         }

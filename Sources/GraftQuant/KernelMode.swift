@@ -16,5 +16,5 @@ public enum KernelMode: String, Sendable, CaseIterable {
     case bfloat16
 
     /// Whether products over a few rows use the integer kernels.
-    var usesIntegerKernels: Bool { self != .exact }
+    public var usesIntegerKernels: Bool { self != .exact }
 }

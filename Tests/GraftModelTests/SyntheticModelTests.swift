@@ -81,3 +81,27 @@ import GraftTestSupport
         }
     }
 }
+
+/// Values in a model file that used to reach a precondition or a trapping conversion are errors
+/// naming the key.
+@Suite struct ModelFileValueTests {
+    func load(_ edit: (inout GGUFWriter) -> Void) -> String {
+        var w = SyntheticLlama.writer()
+        edit(&w)
+        let path = NSTemporaryDirectory() + "graft-values-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            try w.write(to: path)
+            _ = try LanguageModel(path: path, forDecoding: false)
+            return "loaded"
+        } catch { return "\(error)".replacingOccurrences(of: path, with: "m.gguf") }
+    }
+
+    @Test func outOfRangeValuesAreErrors() {
+        #expect(load { _ in } == "loaded")
+        #expect(load { $0.add("tokenizer.ggml.eot_token_id", .uint64(1 << 40)) }.hasPrefix("m.gguf: tokenizer.ggml.eot_token_id: "))
+        #expect(load { $0.add("tokenizer.ggml.eom_token_id", .int32(-3)) }.hasPrefix("m.gguf: tokenizer.ggml.eom_token_id: "))
+        #expect(load { $0.add("llama.context_length", .int32(-5)) } == "m.gguf: llama.context_length: must be positive, found -5")
+        #expect(load { $0.add("llama.vocab_size", .uint32(10)) }.hasPrefix("m.gguf: "))
+    }
+}

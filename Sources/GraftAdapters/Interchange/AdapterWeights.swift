@@ -82,6 +82,11 @@ public struct AdapterWeights {
         public var a: Tensor
         public var b: Tensor
         public var magnitude: Tensor?
+        public init(a: Tensor, b: Tensor, magnitude: Tensor? = nil) {
+            self.a = a
+            self.b = b
+            self.magnitude = magnitude
+        }
     }
 
     public var lora: LoRAConfig

@@ -1,0 +1,117 @@
+import GraftModel
+import GraftQuant
+import GraftTensor
+
+/// One row of a step: a token of some sequence at its position, with that sequence's KV blocks
+/// and adapters.
+struct StepRow {
+    let token: Int32
+    let position: Int
+    let table: [Int32]
+    let adapters: [(adapter: ServedAdapter, scale: Float)]
+    let needsLogits: Bool
+}
+
+/// The model's forward over a batch of rows from many sequences at once: every product of the
+/// base runs once for all rows, each row's adapters add their low-rank updates to that row, and
+/// attention reads each row's own sequence from the paged KV pool. Every operation works row by
+/// row in a fixed order (the few-rows product kernels for every row count, RMSNorm, RoPE,
+/// SwiGLU, `PagedAttention`), so a row's logits are the same bits whatever else is in the batch
+/// and however its prompt was split into chunks.
+final class BatchForward {
+    let model: LlamaModel
+    let kernels: KernelMode
+    let pool: KVBlockPool
+    let layers: [[LoRATarget: QuantizedMatrix]]
+    let output: QuantizedMatrix
+
+    init(model: LlamaModel, kernels: KernelMode, pool: KVBlockPool) throws(EngineError) {
+        self.model = model
+        self.kernels = kernels
+        self.pool = pool
+        var layers: [[LoRATarget: QuantizedMatrix]] = []
+        for block in model.weights.blocks {
+            var m: [LoRATarget: QuantizedMatrix] = [:]
+            for target in LoRATarget.allCases {
+                guard let matrix = (block[target] as? FrozenLinear)?.weight as? QuantizedMatrix else {
+                    throw .unsupportedAdapter("model", reason: "the engine serves a plain GGUF base (detach adapters from the model; requests bring theirs)")
+                }
+                m[target] = matrix
+            }
+            layers.append(m)
+        }
+        self.layers = layers
+        output = model.weights.output
+    }
+
+    /// y[n, rows] = x[n, cols]·Wᵀ with a kernel whose result for a row does not depend on n.
+    func product(_ w: QuantizedMatrix, _ x: Tensor, n: Int) -> Tensor {
+        let y = Tensor(uninitializedShape: [n, w.rows])
+        if kernels.usesIntegerKernels, w.hasIntegerKernel, let set = IntegerKernels.preferred {
+            w.multiplyFewQuantized(x.basePointer, n: n, into: y.basePointer, kernels: set)
+        } else {
+            w.multiplyFew(x.basePointer, n: n, into: y.basePointer)
+        }
+        return y
+    }
+
+    /// A projection with each row's adapters added.
+    func project(_ block: Int, _ target: LoRATarget, _ x: Tensor, rows: [StepRow]) -> Tensor {
+        let w = layers[block][target]!
+        let y = product(w, x, n: rows.count)
+        let maxRank = rows.lazy.flatMap { $0.adapters.map(\.adapter.rank) }.max() ?? 0
+        guard maxRank > 0 else { return y }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxRank)
+        defer { scratch.deallocate() }
+        for (i, row) in rows.enumerated() {
+            for (adapter, scale) in row.adapters where scale != 0 {
+                adapter.add(block: block, target: target, factor: scale * adapter.scaling, x: x.basePointer + i * w.cols,
+                            inputs: w.cols, y: y.basePointer + i * w.rows, outputs: w.rows, scratch: scratch)
+            }
+        }
+        return y
+    }
+
+    /// Logits `[m, vocab]` of the rows that ask for them, in row order.
+    func run(_ rows: [StepRow]) -> Tensor {
+        let c = model.config
+        let n = rows.count
+        let (hq, hkv, hd, d) = (c.headCount, c.kvHeadCount, c.headDim, c.hiddenSize)
+        var x = Tensor(uninitializedShape: [n, d])
+        for (i, row) in rows.enumerated() {
+            model.weights.embedding.dequantize(rows: Int(row.token)..<(Int(row.token) + 1), into: x.basePointer + i * d)
+        }
+        let positions = rows.map { Int32($0.position) }
+        let maxVisible = (rows.map(\.position).max() ?? 0) + 1
+        for (i, w) in model.weights.blocks.enumerated() {
+            let a = rmsNorm(x, weight: w.attentionNorm, eps: c.rmsNormEps)
+            let q = rope(project(i, .qProj, a, rows: rows).reshaped([1, n, hq, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
+            let k = rope(project(i, .kProj, a, rows: rows).reshaped([1, n, hkv, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
+            let v = project(i, .vProj, a, rows: rows)
+            for (r, row) in rows.enumerated() {
+                pool.write(layer: i, table: row.table, position: row.position, k: k.basePointer + r * hkv * hd, v: v.basePointer + r * hkv * hd)
+            }
+            let attention = Tensor(uninitializedShape: [n, hq * hd])
+            let (pq, po) = (q.basePointer, attention.basePointer)
+            let pool = self.pool
+            parallelChunks(n * hq, grain: 1) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: KVBlockPool.blocks(for: maxVisible) * KVBlockPool.blockSize)
+                defer { scores.deallocate() }
+                for item in range {
+                    let (r, h) = (item / hq, item % hq)
+                    PagedAttention.attend(q: pq + r * hq * hd, pool: pool, layer: i, table: rows[r].table,
+                                          visible: rows[r].position + 1, heads: hq, scores: scores, head: h, into: po + r * hq * hd)
+                }
+            }
+            let h = x + project(i, .oProj, attention, rows: rows)
+            let f = rmsNorm(h, weight: w.mlpNorm, eps: c.rmsNormEps)
+            let gated = swiglu(project(i, .gateProj, f, rows: rows), project(i, .upProj, f, rows: rows)).contiguous()
+            x = h + project(i, .downProj, gated, rows: rows)
+        }
+        let wanted = rows.indices.filter { rows[$0].needsLogits }
+        let last = Tensor(uninitializedShape: [wanted.count, d])
+        for (j, r) in wanted.enumerated() { (last.basePointer + j * d).update(from: x.basePointer + r * d, count: d) }
+        let normed = rmsNorm(last, weight: model.weights.outputNorm, eps: c.rmsNormEps)
+        return product(output, normed, n: wanted.count)
+    }
+}

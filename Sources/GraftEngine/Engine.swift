@@ -1,0 +1,305 @@
+import Foundation
+import GraftModel
+import GraftQuant
+import GraftTensor
+
+/// A request to the engine: prompt tokens, the adapters (each with its scale; several are
+/// summed, none is the base), sampling, a token limit and the tokens that end it.
+public struct EngineRequest: @unchecked Sendable {
+    public var prompt: [Int32]
+    public var adapters: [(adapter: ServedAdapter, scale: Float)]
+    public var sampling: SamplingParameters
+    public var maxTokens: Int
+    /// Tokens that end the generation (the model's stop tokens when nil).
+    public var stopTokens: Set<Int32>?
+
+    public init(prompt: [Int32], adapters: [(adapter: ServedAdapter, scale: Float)] = [], sampling: SamplingParameters = .greedy,
+                maxTokens: Int = 256, stopTokens: Set<Int32>? = nil) {
+        self.prompt = prompt
+        self.adapters = adapters
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopTokens = stopTokens
+    }
+}
+
+/// Why a generation ended, with OpenAI's names.
+public enum FinishReason: String, Sendable {
+    case stop, length, cancelled
+}
+
+/// Token counts and the engine's own timings of one request.
+public struct EngineUsage: Sendable, Equatable {
+    public var promptTokens = 0
+    public var completionTokens = 0
+    /// Seconds from submission to admission (KV blocks reserved).
+    public var queueSeconds = 0.0
+    /// Seconds from admission to the first generated token.
+    public var prefillSeconds = 0.0
+    /// Seconds from the first generated token to the last.
+    public var decodeSeconds = 0.0
+}
+
+/// What a request's stream yields: each generated token with the text it completes (empty while
+/// a character's bytes are incomplete; empty for a stop token), then the end.
+public enum EngineEvent: Sendable, Equatable {
+    case token(Int32, text: String)
+    case finished(FinishReason, EngineUsage)
+}
+
+/// Continuous batching on one driver thread: requests join the running batch at token
+/// boundaries as KV blocks allow (they queue rather than overcommit: a request reserves the
+/// blocks for its prompt and its token limit when admitted), prompts are prefilled in chunks
+/// under a per-step token budget alongside the running sequences' decode rows, and each step
+/// runs one `BatchForward` over all rows. Callers are async and never block the driver; a
+/// cancelled request's blocks return to the pool at the next step.
+public final class Engine: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Memory for the KV pool.
+        public var kvBudgetBytes = 256 << 20
+        /// Tokens per step (decode rows and prompt chunks together).
+        public var tokenBudget = 128
+        /// Sequences running at once at most.
+        public var maxBatch = 64
+        public var kernels: KernelMode = .fast
+        public init() {}
+    }
+
+    public let language: LanguageModel
+    public let options: Options
+    let pool: KVBlockPool
+    let forward: BatchForward
+
+    private let condition = NSCondition()
+    private var inbox: [Sequence] = []
+    private var cancellations: Set<Int> = []
+    private var stopping = false
+    private var nextID = 0
+    private var thread: Thread?
+    // Driver-only state.
+    private var waiting: [Sequence] = []
+    private var running: [Sequence] = []
+
+    public init(language: LanguageModel, options: Options = Options()) throws(EngineError) {
+        self.language = language
+        self.options = options
+        pool = KVBlockPool(config: language.model.config, budgetBytes: options.kvBudgetBytes)
+        forward = try BatchForward(model: language.model, kernels: options.kernels, pool: pool)
+        let thread = Thread { [weak self] in self?.drive() }
+        thread.name = "graft-engine"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// KV blocks in the pool, and how many are free (read from the driver's last step).
+    public var kvBlocks: (total: Int, free: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (pool.blockCount, freeBlocks)
+    }
+    private var freeBlocks = 0
+
+    /// Starts a request; its stream yields tokens, then `.finished`. Dropping the stream (or
+    /// `cancel`) ends it and frees its KV blocks.
+    public func submit(_ request: EngineRequest) throws(EngineError) -> (id: Int, events: AsyncStream<EngineEvent>) {
+        let c = language.model.config
+        guard !request.prompt.isEmpty else { throw .emptyPrompt }
+        guard request.maxTokens >= 1 else { throw .maxTokens(request.maxTokens) }
+        if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
+            throw .tokenOutOfVocabulary(bad, vocabulary: c.vocabularySize)
+        }
+        guard request.prompt.count < c.contextLength else { throw .promptTooLong(tokens: request.prompt.count, context: c.contextLength) }
+        let need = min(c.contextLength, request.prompt.count + request.maxTokens)
+        guard KVBlockPool.blocks(for: need) <= pool.blockCount else {
+            throw .tooLargeForMemory(tokens: need, capacity: pool.blockCount * KVBlockPool.blockSize)
+        }
+        let (stream, continuation) = AsyncStream<EngineEvent>.makeStream()
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw .stopped }
+        nextID += 1
+        let id = nextID
+        let sequence = Sequence(id: id, request: request, capacity: need, stops: request.stopTokens ?? language.stopTokens,
+                                continuation: continuation)
+        continuation.onTermination = { [weak self] reason in
+            if case .cancelled = reason { self?.cancel(id) }
+        }
+        inbox.append(sequence)
+        condition.signal()
+        return (id, stream)
+    }
+
+    /// Ends a request at the next step; its KV blocks return to the pool.
+    public func cancel(_ id: Int) {
+        condition.lock()
+        cancellations.insert(id)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Stops the driver after cancelling everything still running.
+    public func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    deinit { stop() }
+
+    // MARK: the driver
+
+    private func drive() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && cancellations.isEmpty && !stopping && running.isEmpty && waiting.isEmpty {
+                freeBlocks = pool.freeCount
+                condition.wait()
+            }
+            let arrived = inbox, cancelled = cancellations, stop = stopping
+            inbox.removeAll()
+            cancellations.removeAll()
+            condition.unlock()
+
+            waiting += arrived
+            for s in running + waiting where cancelled.contains(s.id) || stop { finish(s, .cancelled) }
+            running.removeAll { $0.done }
+            waiting.removeAll { $0.done }
+            if stop { break }
+            admit()
+            if !running.isEmpty { step() }
+            condition.lock()
+            freeBlocks = pool.freeCount
+            condition.unlock()
+        }
+        condition.lock()
+        freeBlocks = pool.freeCount
+        condition.unlock()
+    }
+
+    private func admit() {
+        while let s = waiting.first, running.count < options.maxBatch,
+              let blocks = pool.take(KVBlockPool.blocks(for: s.capacity)) {
+            waiting.removeFirst()
+            s.table = blocks
+            s.admitted = Date()
+            running.append(s)
+        }
+    }
+
+    private func step() {
+        var rows: [StepRow] = []
+        var owners: [Sequence] = []
+        var budget = options.tokenBudget
+        // Decode rows first (one token each), so running streams never wait on a long prompt.
+        for s in running where s.prefilled {
+            rows.append(StepRow(token: s.tokens[s.cached], position: s.cached, table: s.table, adapters: s.request.adapters, needsLogits: true))
+            owners.append(s)
+            s.cached += 1
+            budget -= 1
+        }
+        for s in running where !s.prefilled {
+            let n = min(s.tokens.count - s.cached, max(budget, rows.isEmpty ? 1 : 0))
+            guard n > 0 else { break }
+            for t in 0..<n {
+                let position = s.cached + t
+                let last = position == s.tokens.count - 1
+                rows.append(StepRow(token: s.tokens[position], position: position, table: s.table, adapters: s.request.adapters, needsLogits: last))
+                if last { owners.append(s) }
+            }
+            s.cached += n
+            budget -= n
+            if s.cached == s.tokens.count { s.prefilled = true }
+        }
+        guard !rows.isEmpty else { return }
+        let logits = withNoGrad { forward.run(rows) }
+        let vocabulary = language.model.config.vocabularySize
+        for (j, s) in owners.enumerated() {
+            let next = logits.withUnsafeBufferPointer { all in
+                s.sampler.sample(logits: UnsafeBufferPointer(rebasing: all[(j * vocabulary)..<((j + 1) * vocabulary)]), history: s.tokens)
+            }
+            emit(s, next)
+        }
+        running.removeAll { $0.done }
+    }
+
+    private func emit(_ s: Sequence, _ token: Int32) {
+        let now = Date()
+        if s.firstToken == nil { s.firstToken = now }
+        s.tokens.append(token)
+        s.generated += 1
+        var text = ""
+        if !s.stops.contains(token) {
+            s.pending += language.tokenizer.bytes(of: token)
+            let cut = Sequence.completeUTF8Prefix(s.pending)
+            text = String(decoding: s.pending[..<cut], as: UTF8.self)
+            s.pending.removeFirst(cut)
+        }
+        s.continuation.yield(.token(token, text: text))
+        if s.stops.contains(token) { finish(s, .stop) }
+        else if s.generated >= s.request.maxTokens || s.tokens.count >= s.capacity { finish(s, .length) }
+    }
+
+    private func finish(_ s: Sequence, _ reason: FinishReason) {
+        guard !s.done else { return }
+        s.done = true
+        pool.give(s.table)
+        s.table = []
+        let now = Date()
+        var usage = EngineUsage()
+        usage.promptTokens = s.request.prompt.count
+        usage.completionTokens = s.generated
+        usage.queueSeconds = (s.admitted ?? now).timeIntervalSince(s.submitted)
+        usage.prefillSeconds = (s.firstToken ?? now).timeIntervalSince(s.admitted ?? now)
+        usage.decodeSeconds = now.timeIntervalSince(s.firstToken ?? now)
+        s.continuation.yield(.finished(reason, usage))
+        s.continuation.finish()
+    }
+}
+
+/// A request inside the engine (driver thread only, after submission).
+final class Sequence {
+    let id: Int
+    let request: EngineRequest
+    /// Prompt and generated tokens so far.
+    var tokens: [Int32]
+    /// Tokens whose keys and values are in the pool.
+    var cached = 0
+    var prefilled = false
+    var generated = 0
+    let capacity: Int
+    let stops: Set<Int32>
+    var sampler: Sampler
+    var table: [Int32] = []
+    var pending: [UInt8] = []
+    var done = false
+    let continuation: AsyncStream<EngineEvent>.Continuation
+    let submitted = Date()
+    var admitted: Date?
+    var firstToken: Date?
+
+    init(id: Int, request: EngineRequest, capacity: Int, stops: Set<Int32>, continuation: AsyncStream<EngineEvent>.Continuation) {
+        self.id = id
+        self.request = request
+        tokens = request.prompt
+        self.capacity = capacity
+        self.stops = stops
+        sampler = Sampler(request.sampling)
+        self.continuation = continuation
+    }
+
+    /// The length of the longest prefix of `bytes` that ends on a character boundary.
+    static func completeUTF8Prefix(_ bytes: [UInt8]) -> Int {
+        var i = bytes.count - 1
+        while i >= 0 && i >= bytes.count - 4 {
+            let b = bytes[i]
+            if b & 0xC0 != 0x80 {
+                let need = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+                return bytes.count - i < need ? i : bytes.count
+            }
+            i -= 1
+        }
+        return bytes.count
+    }
+}
