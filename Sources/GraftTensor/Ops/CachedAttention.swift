@@ -69,18 +69,21 @@ public func cachedAttention(q: Tensor, transposedKeys: Tensor, values: Tensor, l
             }
             Kernels.softmax(scores, scores, visible)
             let o = po + (i * hq + h) * d
-            weightedValues(scores, pv + kvh * d, stride: hkv * d, count: visible, d: d, into: o)
+            let values = pv + kvh * d, stride = hkv * d
+            weightedValues(scores, count: visible, d: d, into: o) { UnsafePointer(values + $0 * stride) }
         }
     }
     return out
 }
 
-/// o[0..<d] = Σ_key p[key]·v[key·stride ..< key·stride + d]: the output of one head, 64 columns at
-/// a time held in registers while the keys stream past (two keys a step into separate
-/// accumulators, so the sums do not wait on FMA latency), instead of one load-add-store of o per key.
-@inline(__always)
-private func weightedValues(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>, stride: Int, count: Int, d: Int,
-                            into o: UnsafeMutablePointer<Float>) {
+/// o[0..<d] = Σ_key p[key]·row(key)[0..<d]: the output of one head, 64 columns at a time held in
+/// registers while the keys stream past (two keys a step into separate accumulators, so the sums
+/// do not wait on FMA latency), instead of one load-add-store of o per key. `row` gives each
+/// key's value vector (a stride into one buffer, or a block of a paged cache); the arithmetic,
+/// and so every bit of the result, is the same whatever the storage.
+@inlinable @inline(__always)
+public func weightedValues(_ p: UnsafePointer<Float>, count: Int, d: Int, into o: UnsafeMutablePointer<Float>,
+                           row: (Int) -> UnsafePointer<Float>) {
     typealias V = SIMD16<Float>
     var c0 = 0
     while c0 + 64 <= d {
@@ -89,7 +92,7 @@ private func weightedValues(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>
         var key = 0
         while key + 2 <= count {
             let (p0, p1) = (V(repeating: p[key]), V(repeating: p[key + 1]))
-            let r0 = UnsafeRawPointer(v + key * stride + c0), r1 = UnsafeRawPointer(v + (key + 1) * stride + c0)
+            let r0 = UnsafeRawPointer(row(key) + c0), r1 = UnsafeRawPointer(row(key + 1) + c0)
             a.0.addProduct(p0, r0.loadUnaligned(as: V.self))
             a.1.addProduct(p0, r0.loadUnaligned(fromByteOffset: 64, as: V.self))
             a.2.addProduct(p0, r0.loadUnaligned(fromByteOffset: 128, as: V.self))
@@ -102,7 +105,7 @@ private func weightedValues(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>
         }
         if key < count {
             let p0 = V(repeating: p[key])
-            let r0 = UnsafeRawPointer(v + key * stride + c0)
+            let r0 = UnsafeRawPointer(row(key) + c0)
             a.0.addProduct(p0, r0.loadUnaligned(as: V.self))
             a.1.addProduct(p0, r0.loadUnaligned(fromByteOffset: 64, as: V.self))
             a.2.addProduct(p0, r0.loadUnaligned(fromByteOffset: 128, as: V.self))
@@ -118,6 +121,6 @@ private func weightedValues(_ p: UnsafePointer<Float>, _ v: UnsafePointer<Float>
     // Head sizes that are not a multiple of 64: the rest column by column block.
     if c0 < d {
         (o + c0).update(repeating: 0, count: d - c0)
-        for key in 0..<count { Kernels.axpy(p[key], v + key * stride + c0, o + c0, d - c0) }
+        for key in 0..<count { Kernels.axpy(p[key], row(key) + c0, o + c0, d - c0) }
     }
 }
