@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -34,7 +34,7 @@ final class BatchForward {
             var m: [LoRATarget: QuantizedMatrix] = [:]
             for target in LoRATarget.allCases {
                 guard let matrix = (block[target] as? FrozenLinear)?.weight as? QuantizedMatrix else {
-                    throw .unsupportedAdapter("model", reason: "the engine serves a plain GGUF base (detach adapters from the model; requests bring theirs)")
+                    throw .adapter("model", reason: "the engine serves a plain GGUF base (detach adapters from the model; requests bring theirs)")
                 }
                 m[target] = matrix
             }
@@ -55,12 +55,34 @@ final class BatchForward {
         return y
     }
 
-    /// A projection with each row's adapters added.
+    /// Projections of the same input with each row's adapters added. With the integer kernels
+    /// they run as one parallel loop over all their rows (one hand-off to the other core instead
+    /// of one per matrix); each row's arithmetic is the same either way.
+    func project(_ block: Int, _ targets: [LoRATarget], _ x: Tensor, rows: [StepRow]) -> [Tensor] {
+        let matrices = targets.map { layers[block][$0]! }
+        let n = rows.count
+        var outputs: [Tensor]
+        if kernels.usesIntegerKernels {
+            outputs = matrices.map { Tensor(uninitializedShape: [n, $0.rows]) }
+            if !QuantizedMatrix.multiplyFewQuantized(matrices, x.basePointer, n: n, into: outputs.map(\.basePointer)) {
+                outputs = matrices.map { product($0, x, n: n) }
+            }
+        } else {
+            outputs = matrices.map { product($0, x, n: n) }
+        }
+        for (t, y) in zip(targets, outputs) { addAdapters(block, t, x, y, rows: rows) }
+        return outputs
+    }
+
     func project(_ block: Int, _ target: LoRATarget, _ x: Tensor, rows: [StepRow]) -> Tensor {
+        project(block, [target], x, rows: rows)[0]
+    }
+
+    /// Each row's adapters' low-rank updates, added to that row of y.
+    func addAdapters(_ block: Int, _ target: LoRATarget, _ x: Tensor, _ y: Tensor, rows: [StepRow]) {
         let w = layers[block][target]!
-        let y = product(w, x, n: rows.count)
         let maxRank = rows.lazy.flatMap { $0.adapters.map(\.adapter.rank) }.max() ?? 0
-        guard maxRank > 0 else { return y }
+        guard maxRank > 0 else { return }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxRank)
         defer { scratch.deallocate() }
         for (i, row) in rows.enumerated() {
@@ -69,7 +91,6 @@ final class BatchForward {
                             inputs: w.cols, y: y.basePointer + i * w.rows, outputs: w.rows, scratch: scratch)
             }
         }
-        return y
     }
 
     /// Logits `[m, vocab]` of the rows that ask for them, in row order.
@@ -85,9 +106,10 @@ final class BatchForward {
         let maxVisible = (rows.map(\.position).max() ?? 0) + 1
         for (i, w) in model.weights.blocks.enumerated() {
             let a = rmsNorm(x, weight: w.attentionNorm, eps: c.rmsNormEps)
-            let q = rope(project(i, .qProj, a, rows: rows).reshaped([1, n, hq, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
-            let k = rope(project(i, .kProj, a, rows: rows).reshaped([1, n, hkv, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
-            let v = project(i, .vProj, a, rows: rows)
+            let qkv = project(i, [.qProj, .kProj, .vProj], a, rows: rows)
+            let q = rope(qkv[0].reshaped([1, n, hq, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
+            let k = rope(qkv[1].reshaped([1, n, hkv, hd]), positions: positions, base: c.ropeTheta, layout: c.ropeLayout).contiguous()
+            let v = qkv[2]
             for (r, row) in rows.enumerated() {
                 pool.write(layer: i, table: row.table, position: row.position, k: k.basePointer + r * hkv * hd, v: v.basePointer + r * hkv * hd)
             }
@@ -105,7 +127,8 @@ final class BatchForward {
             }
             let h = x + project(i, .oProj, attention, rows: rows)
             let f = rmsNorm(h, weight: w.mlpNorm, eps: c.rmsNormEps)
-            let gated = swiglu(project(i, .gateProj, f, rows: rows), project(i, .upProj, f, rows: rows)).contiguous()
+            let gateUp = project(i, [.gateProj, .upProj], f, rows: rows)
+            let gated = swiglu(gateUp[0], gateUp[1]).contiguous()
             x = h + project(i, .downProj, gated, rows: rows)
         }
         let wanted = rows.indices.filter { rows[$0].needsLogits }

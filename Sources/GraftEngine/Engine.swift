@@ -38,6 +38,8 @@ public struct EngineUsage: Sendable, Equatable {
     public var prefillSeconds = 0.0
     /// Seconds from the first generated token to the last.
     public var decodeSeconds = 0.0
+
+    public init() {}
 }
 
 /// What a request's stream yields: each generated token with the text it completes (empty while
@@ -80,9 +82,13 @@ public final class Engine: @unchecked Sendable {
     private var waiting: [Sequence] = []
     private var running: [Sequence] = []
 
-    public init(language: LanguageModel, options: Options = Options()) throws(EngineError) {
+    /// Where request adapters come from; each ending request releases its pins here.
+    public let adapters: AdapterCache?
+
+    public init(language: LanguageModel, options: Options = Options(), adapters: AdapterCache? = nil) throws(EngineError) {
         self.language = language
         self.options = options
+        self.adapters = adapters
         pool = KVBlockPool(config: language.model.config, budgetBytes: options.kvBudgetBytes)
         forward = try BatchForward(model: language.model, kernels: options.kernels, pool: pool)
         let thread = Thread { [weak self] in self?.drive() }
@@ -101,8 +107,16 @@ public final class Engine: @unchecked Sendable {
     private var freeBlocks = 0
 
     /// Starts a request; its stream yields tokens, then `.finished`. Dropping the stream (or
-    /// `cancel`) ends it and frees its KV blocks.
+    /// `cancel`) ends it and frees its KV blocks. The request's adapters, when they came from
+    /// `adapters`, are released when it ends, or here when it is refused.
     public func submit(_ request: EngineRequest) throws(EngineError) -> (id: Int, events: AsyncStream<EngineEvent>) {
+        do { return try start(request) } catch {
+            if let cache = adapters { for (adapter, _) in request.adapters { cache.release(adapter) } }
+            throw error
+        }
+    }
+
+    private func start(_ request: EngineRequest) throws(EngineError) -> (id: Int, events: AsyncStream<EngineEvent>) {
         let c = language.model.config
         guard !request.prompt.isEmpty else { throw .emptyPrompt }
         guard request.maxTokens >= 1 else { throw .maxTokens(request.maxTokens) }
@@ -255,6 +269,7 @@ public final class Engine: @unchecked Sendable {
         usage.decodeSeconds = now.timeIntervalSince(s.firstToken ?? now)
         s.continuation.yield(.finished(reason, usage))
         s.continuation.finish()
+        if let cache = adapters { for (adapter, _) in s.request.adapters { cache.release(adapter) } }
     }
 }
 

@@ -4,7 +4,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
     case promptTooLong(tokens: Int, context: Int)
     case maxTokens(Int)
     case tokenOutOfVocabulary(Int32, vocabulary: Int)
-    case unsupportedAdapter(String, reason: String)
+    case adapter(String, reason: String)
     case tooLargeForMemory(tokens: Int, capacity: Int)
     case stopped
 
@@ -14,7 +14,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .promptTooLong(tokens, context): "prompt: \(tokens) tokens leave no room to generate in the context of \(context)"
         case let .maxTokens(n): "max_tokens: must be at least 1, found \(n)"
         case let .tokenOutOfVocabulary(id, vocabulary): "prompt: token id \(id) is outside the vocabulary (0..<\(vocabulary))"
-        case let .unsupportedAdapter(label, reason): "adapter '\(label)': \(reason)"
+        case let .adapter(label, reason): "adapter '\(label)': \(reason)"
         case let .tooLargeForMemory(tokens, capacity): "max_tokens: the request needs \(tokens) tokens of KV cache, more than the engine's \(capacity)"
         case .stopped: "the engine has stopped"
         }

@@ -20,7 +20,7 @@ public final class ServedAdapter: @unchecked Sendable {
     public let bytes: Int
 
     public init(label: String, contentHash: String, weights: AdapterWeights) throws(EngineError) {
-        guard !weights.lora.dora else { throw .unsupportedAdapter(label, reason: "DoRA adapters are not served yet; merge it into the base instead") }
+        guard !weights.lora.dora else { throw .adapter(label, reason: "DoRA adapters are not served yet; merge it into the base instead") }
         self.label = label
         self.contentHash = contentHash
         rank = weights.lora.rank

@@ -43,14 +43,18 @@ public struct LanguageModel {
     /// The prompt text for one user message, rendered with the model's template and the
     /// generation prompt (as `apply_chat_template(add_generation_prompt=True)` would).
     public func chatPrompt(_ user: String) throws -> String {
+        try chatPrompt(messages: [ChatMessage(role: "user", content: user)])
+    }
+
+    /// The prompt text for a conversation, ending with the generation prompt.
+    public func chatPrompt(messages: [ChatMessage]) throws -> String {
         guard let chatTemplate else {
             throw FormatError.invalid(path: model.file?.path ?? "<model>", field: "tokenizer.chat_template",
-                                      reason: "the model has no chat template; drop --chat")
+                                      reason: "the model has no chat template")
         }
         let bos = tokenizer.bosID.map { tokenizer.decode([$0]) } ?? ""
         let eos = tokenizer.eosID.map { tokenizer.decode([$0]) } ?? ""
-        return try chatTemplate.render(messages: [ChatMessage(role: "user", content: user)], addGenerationPrompt: true,
-                                       bosToken: bos, eosToken: eos)
+        return try chatTemplate.render(messages: messages, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
     }
 
     /// Prompt ids: BOS first when the tokenizer asks for it (SmolLM2 does not).

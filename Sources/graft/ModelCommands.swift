@@ -1,5 +1,6 @@
-import GraftAdapters
 import ArgumentParser
+import GraftAdapters
+import GraftEngine
 import Foundation
 import GraftFormats
 import GraftModel
@@ -22,10 +23,16 @@ struct Tokenize: ParsableCommand {
 extension KernelMode: ExpressibleByArgument {}
 
 /// `graft generate`: streams only the generated text to stdout; timings go to stderr.
+/// `graft generate --model M (--prompt P [--chat] | --prompts FILE [--concurrency N]) [--adapter REF]`:
+/// every generation runs through the engine (continuous batching, per-request adapters).
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Generate text from a prompt.")
+    static let configuration = CommandConfiguration(
+        abstract: "Generate text from a prompt, or from a JSONL file of requests run concurrently.")
     @Option(help: "Path to a .gguf model.") var model: String
-    @Option(help: "The prompt.") var prompt: String
+    @Option(help: "The prompt.") var prompt: String?
+    @Option(help: "A JSONL file of requests: {\"prompt\": \"…\"} or {\"messages\": […]}, optional \"adapter\" and \"max_tokens\"; one JSON result a line on stdout, in input order.")
+    var prompts: String?
+    @Option(help: "Requests in flight at once with --prompts.") var concurrency = 1
     @Flag(help: "Wrap the prompt as one user message with the model's chat template.") var chat = false
     @Option(help: "Tokens to generate at most.") var maxTokens = 256
     @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
@@ -34,57 +41,99 @@ struct Generate: ParsableCommand {
     @Option(help: "Min-p threshold.") var minP: Float = 0.05
     @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1.0
     @Option(help: "Random seed.") var seed: UInt64 = 0
-    @Option(help: "exact | fast | bfloat16 (prompt products on AMX tiles)") var kernels: KernelMode = .fast
+    @Option(help: "exact | fast (integer decode kernels)") var kernels: KernelMode = .fast
     @Option(help: "An adapter: NAME[@VERSION|@TAG][:SCALE] from the registry, or a folder (from `graft train`).") var adapter: String?
+    @Option(help: "MiB of KV cache for the engine.") var kvBudget = 256
+    @Option(help: "Tokens per engine step (decode rows and prompt chunks).") var tokenBudget = 128
     @Flag(help: "Apply the adapter even if it was trained on another base.") var force = false
 
     func validate() throws {
+        guard (prompt == nil) != (prompts == nil) else { throw ValidationError("give either --prompt or --prompts") }
         guard maxTokens > 0 else { throw ValidationError("--max-tokens must be positive") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard kvBudget >= 1 else { throw ValidationError("--kv-budget must be at least 1 MiB") }
+        guard tokenBudget >= 1 else { throw ValidationError("--token-budget must be at least 1") }
+        guard kernels != .bfloat16 else { throw ValidationError("--kernels bfloat16 is for training; generation uses exact or fast") }
+    }
+
+    var sampling: SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature
+        p.topK = topK
+        p.topP = topP
+        p.minP = minP
+        p.repetitionPenalty = repeatPenalty
+        p.seed = seed
+        return p
     }
 
     func run() throws {
         let start = Date()
         let lm = try LanguageModel(path: model)
-        lm.model.kernels = kernels
-        if let adapter { try AdapterSource(adapter).attach(to: lm.model, baseSHA256: ContentHash.sha256(path: model), force: force) }
-        let text = chat ? try lm.chatPrompt(prompt) : prompt
+        var options = Engine.Options()
+        options.kernels = kernels
+        options.kvBudgetBytes = kvBudget << 20
+        options.tokenBudget = tokenBudget
+        let cache = AdapterCache(registry: Registry(root: Registry.defaultRoot()), base: try BaseIdentity(language: lm, path: model))
+        let engine = try Engine(language: lm, options: options, adapters: cache)
+        defer { engine.stop() }
+        if let prompts {
+            guard let data = FileManager.default.contents(atPath: prompts) else { throw ValidationError("\(prompts): cannot read the file") }
+            var lines = try PromptBatch.parse(data, path: prompts)
+            if let adapter { for i in lines.indices where lines[i].adapter == nil { lines[i].adapter = adapter } }
+            let requests = lines, sampling = self.sampling, maxTokens = self.maxTokens, concurrency = self.concurrency
+            let began = Date()
+            let outcomes = waitFor { await PromptBatch.run(requests, engine: engine, sampling: sampling, maxTokens: maxTokens, concurrency: concurrency) }
+            let seconds = Date().timeIntervalSince(began)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            for outcome in outcomes { print(String(decoding: try encoder.encode(outcome), as: UTF8.self)) }
+            let generated = outcomes.reduce(0) { $0 + $1.completionTokens }
+            let failed = outcomes.filter { $0.error != nil }.count
+            FileHandle.standardError.write(Data(String(format: "%d requests (%d failed) at concurrency %d: %d tokens generated in %.2fs, %.1f tok/s in all\n",
+                                                       outcomes.count, failed, concurrency, generated, seconds, Double(generated) / max(seconds, 1e-9)).utf8))
+            return
+        }
+        let text = chat ? try lm.chatPrompt(prompt!) : prompt!
         let ids = lm.encodePrompt(text)
         guard !ids.isEmpty else { throw ValidationError("the prompt has no tokens") }
-        var parameters = SamplingParameters()
-        parameters.temperature = temperature
-        parameters.topK = topK
-        parameters.topP = topP
-        parameters.minP = minP
-        parameters.repetitionPenalty = repeatPenalty
-        parameters.seed = seed
-        var sampler = Sampler(parameters)
+        let adapters = try adapter.map { [try cache.acquire($0, force: force)] } ?? []
+        let (_, events) = try engine.submit(EngineRequest(prompt: ids, adapters: adapters, sampling: sampling, maxTokens: maxTokens))
         let loaded = Date()
-        var firstToken: Date?
-        var pending: [UInt8] = []
-        let out = TextGeneration(model: lm.model, stopTokens: lm.stopTokens)
-            .generate(prompt: ids, maxTokens: maxTokens, sampler: &sampler) { token in
-                if firstToken == nil { firstToken = Date() }
-                if !lm.stopTokens.contains(token) {
-                    pending += lm.tokenizer.bytes(of: token)
-                    pending = StreamingUTF8.flush(pending)
+        let usage: EngineUsage = waitFor {
+            var usage = EngineUsage()
+            for await event in events {
+                switch event {
+                case .token(_, let piece): FileHandle.standardOutput.write(Data(piece.utf8))
+                case .finished(_, let u): usage = u
                 }
-                return true
             }
-        if !pending.isEmpty { FileHandle.standardOutput.write(Data(pending)) }
-        print()
-        let end = Date()
-        let decodeSeconds = end.timeIntervalSince(firstToken ?? end)
+            return usage
+        }
+        FileHandle.standardOutput.write(Data("\n".utf8))
         FileHandle.standardError.write(Data(String(format: "load %.2fs, prompt %d tokens in %.2fs (%.1f tok/s), generated %d tokens at %.1f tok/s\n",
-            loaded.timeIntervalSince(start), ids.count, (firstToken ?? end).timeIntervalSince(loaded),
-            Double(ids.count) / max((firstToken ?? end).timeIntervalSince(loaded), 1e-9),
-            out.count, Double(max(out.count - 1, 0)) / max(decodeSeconds, 1e-9)).utf8))
+            loaded.timeIntervalSince(start), ids.count, usage.queueSeconds + usage.prefillSeconds,
+            Double(ids.count) / max(usage.queueSeconds + usage.prefillSeconds, 1e-9),
+            usage.completionTokens, Double(max(usage.completionTokens - 1, 0)) / max(usage.decodeSeconds, 1e-9)).utf8))
     }
 }
 
-/// Writes the complete UTF-8 characters of a byte stream to stdout and keeps an unfinished one,
-/// so a multi-byte character split over tokens prints whole.
+/// Runs async work from a synchronous command and waits for its result.
+func waitFor<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        box.value = await work()
+        done.signal()
+    }
+    done.wait()
+    return box.value!
+}
+
+final class ResultBox<T>: @unchecked Sendable { var value: T? }
+
 enum StreamingUTF8 {
     static func flush(_ bytes: [UInt8]) -> [UInt8] {
         var end = bytes.count

@@ -151,3 +151,94 @@ enum InterchangeDoRA {
         return AdapterWeights(lora: lora, layerCount: 30, layers: layers)
     }
 }
+
+/// Adapters from the registry through the cache: versions pinned per request across a publish,
+/// least-recently-used eviction of unpinned entries, and the batch file runner.
+@Suite(.serialized) struct AdapterServingTests {
+    static func randomAdapter(seed: UInt64, geometry: BaseGeometry) -> AdapterWeights {
+        let lora = LoRAConfig(rank: 4, alpha: 8, targets: [.qProj, .vProj, .downProj])
+        var g = RandomGenerator(seed: seed)
+        var layers: [AdapterWeights.Key: AdapterWeights.Layer] = [:]
+        for key in AdapterWeights(lora: lora, layerCount: geometry.layers, layers: [:]).keys {
+            func random(_ shape: [Int]) -> Tensor { Tensor((0..<Shape.count(shape)).map { _ in (g.nextUniform() - 0.5) * 0.12 }, shape: shape) }
+            layers[key] = .init(a: random([4, geometry.input(key.target)]), b: random([geometry.output(key.target), 4]))
+        }
+        return AdapterWeights(lora: lora, layerCount: geometry.layers, layers: layers)
+    }
+
+    @Test func hotSwapKeepsEachRequestOnItsVersion() async throws {
+        let root = NSTemporaryDirectory() + "graft-swap-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let lm = try LanguageModel(path: Models.smolLM2)
+        let base = try BaseIdentity(language: lm, path: Models.smolLM2)
+        let registry = Registry(root: root)
+        try registry.publish(Self.randomAdapter(seed: 1, geometry: base.geometry), base: base, as: "t")
+        let cache = AdapterCache(registry: registry, base: base)
+        let engine = try Engine(language: lm, adapters: cache)
+        defer { engine.stop() }
+        let prompts = (0..<20).map { lm.encodePrompt(try! lm.chatPrompt(EngineTests.prompts[$0 % EngineTests.prompts.count] + " (\($0))")) }
+
+        // 16 requests on `t` (version 1) stream; version 2 is published while they run; 4 more follow.
+        var streams: [(label: String, prompt: [Int32], events: AsyncStream<EngineEvent>)] = []
+        for p in prompts.prefix(16) {
+            let (adapter, scale) = try cache.acquire("t")
+            streams.append((adapter.label, p, try engine.submit(EngineRequest(prompt: p, adapters: [(adapter, scale)], maxTokens: 16)).events))
+        }
+        var first = streams[0].events.makeAsyncIterator()
+        let firstEvent = await first.next()
+        #expect(firstEvent != nil)
+        try registry.publish(Self.randomAdapter(seed: 2, geometry: base.geometry), base: base, as: "t")
+        for p in prompts.suffix(4) {
+            let (adapter, scale) = try cache.acquire("t")
+            streams.append((adapter.label, p, try engine.submit(EngineRequest(prompt: p, adapters: [(adapter, scale)], maxTokens: 16)).events))
+        }
+        var results: [[Int32]] = []
+        for (i, s) in streams.enumerated() {
+            var tokens: [Int32] = []
+            if i == 0, case .token(let t, _)? = firstEvent { tokens.append(t) }
+            var iterator = i == 0 ? first : s.events.makeAsyncIterator()
+            while let event = await iterator.next() {
+                if case .token(let t, _) = event { tokens.append(t) }
+                if case .finished(let reason, _) = event { #expect(reason != .cancelled) }
+            }
+            results.append(tokens)
+        }
+        #expect(streams.prefix(16).allSatisfy { $0.label == "t@1" } && streams.suffix(4).allSatisfy { $0.label == "t@2" })
+        // Each equals a run alone on the version it was admitted with.
+        for (i, s) in streams.enumerated() {
+            let (adapter, scale) = try cache.acquire(s.label)
+            let alone = try await EngineTests.collect(engine, [EngineRequest(prompt: s.prompt, adapters: [(adapter, scale)], maxTokens: 16)])
+            #expect(alone[0].tokens == results[i], "request \(i) on \(s.label)")
+        }
+        let other = try await EngineTests.collect(engine, [EngineRequest(prompt: prompts[16], adapters: [try cache.acquire("t@1")], maxTokens: 16)])
+        #expect(other[0].tokens != results[16], "the two versions answer alike; the test cannot tell them apart")
+        #expect(cache.stats.pinned == 0 && cache.stats.loads == 2)
+    }
+
+    @Test func cacheEvictsLeastRecentlyUsedUnpinnedEntries() throws {
+        let root = NSTemporaryDirectory() + "graft-lru-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let geometry = BaseGeometry(layers: 2, hidden: 64, intermediate: 96, heads: 4, kvHeads: 2, headDim: 16)
+        let base = BaseIdentity(sha256: String(repeating: "ab", count: 32), file: "b.gguf", geometry: geometry, chatTemplate: nil, stopTokens: [])
+        let registry = Registry(root: root)
+        for (i, name) in ["a", "b", "c"].enumerated() {
+            try registry.publish(Self.randomAdapter(seed: UInt64(i), geometry: geometry), base: base, as: name)
+        }
+        let one = try ServedAdapter(label: "x", contentHash: "x", weights: Self.randomAdapter(seed: 9, geometry: geometry)).bytes
+        let cache = AdapterCache(registry: registry, base: base, limitBytes: 2 * one)
+        let a = try cache.acquire("a").adapter
+        cache.release(a)
+        let b = try cache.acquire("b").adapter           // pinned
+        _ = try cache.acquire("a")                         // a is now the most recent
+        cache.release(a)
+        let c = try cache.acquire("c").adapter           // over the limit: b and c are pinned, so a goes
+        #expect(cache.stats.entries == 2 && cache.stats.evictions == 1 && cache.stats.loads == 3)
+        cache.release(b)
+        cache.release(c)
+        _ = try cache.acquire("b")
+        #expect(cache.stats.hits == 2)
+        let wrongBase = BaseIdentity(sha256: String(repeating: "cd", count: 32), file: "other.gguf", geometry: geometry, chatTemplate: nil, stopTokens: [])
+        #expect(throws: EngineError.self) { try AdapterCache(registry: registry, base: wrongBase).acquire("a") }
+        #expect(throws: RegistryError.self) { try cache.acquire("nope") }
+    }
+}

@@ -23,7 +23,11 @@ public struct BaseIdentity: Sendable, Equatable {
 
     /// Reads the identity of a base model file (hashing it, reading its config and template).
     public init(model path: String) throws {
-        let lm = try LanguageModel(path: path, forDecoding: false)
+        try self.init(language: LanguageModel(path: path, forDecoding: false), path: path)
+    }
+
+    /// The identity of a model already loaded from `path` (only the hash is computed).
+    public init(language lm: LanguageModel, path: String) throws {
         self.init(sha256: try ContentHash.sha256(path: path), file: (path as NSString).lastPathComponent,
                   geometry: BaseGeometry(lm.model.config), chatTemplate: lm.chatTemplate?.source,
                   stopTokens: lm.stopTokens.sorted())

@@ -1,0 +1,110 @@
+import Foundation
+import GraftAdapters
+import GraftFormats
+import GraftModel
+
+/// Adapters the engine serves, loaded from the registry (or a folder) on first use and kept in
+/// memory under a size limit, least recently used first out. A request pins the adapters it was
+/// admitted with until it ends, so it finishes on that version even if a newer one is published
+/// or the entry is evicted meanwhile (an evicted adapter's memory goes with its last user).
+/// Entries are keyed by the weights' content hash, so a new version never reuses an old one.
+public final class AdapterCache: @unchecked Sendable {
+    public struct Stats: Sendable, Equatable {
+        public var loads = 0
+        public var hits = 0
+        public var evictions = 0
+        public var entries = 0
+        public var bytes = 0
+        public var pinned = 0
+    }
+
+    public let registry: Registry
+    public let base: BaseIdentity
+    public let limitBytes: Int
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private var clock = 0
+    private var counters = Stats()
+
+    final class Entry {
+        let adapter: ServedAdapter
+        var pins = 0
+        var lastUse = 0
+        init(_ adapter: ServedAdapter) { self.adapter = adapter }
+    }
+
+    public init(registry: Registry, base: BaseIdentity, limitBytes: Int = 512 << 20) {
+        self.registry = registry
+        self.base = base
+        self.limitBytes = limitBytes
+    }
+
+    /// The adapter a reference names (`sql`, `sql@3`, `sql@prod:0.5`, a folder) and its scale,
+    /// pinned until `release`. A bare name resolves to the newest version at this moment.
+    public func acquire(_ text: String, force: Bool = false) throws -> (adapter: ServedAdapter, scale: Float) {
+        let source = try AdapterSource(text, registry: registry)
+        let (path, version) = try source.folder()
+        let weightsPath = (path as NSString).appendingPathComponent("adapter.safetensors")
+        let key = try version?.files["adapter.safetensors"] ?? ContentHash.sha256(path: weightsPath)
+        let label = version?.reference ?? path
+        lock.lock()
+        if let entry = entries[key] {
+            pin(entry)
+            counters.hits += 1
+            lock.unlock()
+            return (entry.adapter, source.reference.scale)
+        }
+        lock.unlock()
+        let directory = AdapterDirectory(path: path)
+        let manifest = try directory.readManifest()
+        guard force || manifest.baseSHA256 == base.sha256 else {
+            throw EngineError.adapter(label, reason: "it was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on this model (sha256 \(base.sha256))")
+        }
+        let adapter = try ServedAdapter(label: label, contentHash: key, weights: directory.readWeights(geometry: base.geometry))
+        lock.lock()
+        defer { lock.unlock() }
+        let entry = entries[key] ?? Entry(adapter)   // another caller may have loaded it meanwhile
+        if entries[key] == nil {
+            entries[key] = entry
+            counters.loads += 1
+        }
+        pin(entry)
+        evict()
+        return (entry.adapter, source.reference.scale)
+    }
+
+    /// Unpins an adapter from `acquire` (the engine calls it when a request ends).
+    public func release(_ adapter: ServedAdapter) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let entry = entries[adapter.contentHash], entry.adapter === adapter, entry.pins > 0 { entry.pins -= 1 }
+        evict()
+    }
+
+    public var stats: Stats {
+        lock.lock()
+        defer { lock.unlock() }
+        var s = counters
+        s.entries = entries.count
+        s.bytes = entries.values.reduce(0) { $0 + $1.adapter.bytes }
+        s.pinned = entries.values.filter { $0.pins > 0 }.count
+        return s
+    }
+
+    private func pin(_ entry: Entry) {
+        clock += 1
+        entry.pins += 1
+        entry.lastUse = clock
+    }
+
+    /// Drops least recently used unpinned entries while over the limit.
+    private func evict() {
+        var bytes = entries.values.reduce(0) { $0 + $1.adapter.bytes }
+        while bytes > limitBytes,
+              let victim = entries.filter({ $0.value.pins == 0 }).min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            entries[victim.key] = nil
+            bytes -= victim.value.adapter.bytes
+            counters.evictions += 1
+        }
+    }
+}
