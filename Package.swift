@@ -86,7 +86,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "GraftAdapters", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "GraftAdapters", "GraftEngine", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .target(name: "GraftTestSupport", path: "Tests/GraftTestSupport"),

@@ -25,7 +25,10 @@ final class BatchForward {
     let layers: [[LoRATarget: QuantizedMatrix]]
     let output: QuantizedMatrix
 
-    init(model: LlamaModel, kernels: KernelMode, pool: KVBlockPool) throws(EngineError) {
+    let invariant: Bool
+
+    init(model: LlamaModel, kernels: KernelMode, pool: KVBlockPool, invariant: Bool = true) throws(EngineError) {
+        self.invariant = invariant
         self.model = model
         self.kernels = kernels
         self.pool = pool
@@ -47,7 +50,9 @@ final class BatchForward {
     /// y[n, rows] = x[n, cols]·Wᵀ with a kernel whose result for a row does not depend on n.
     func product(_ w: QuantizedMatrix, _ x: Tensor, n: Int) -> Tensor {
         let y = Tensor(uninitializedShape: [n, w.rows])
-        if kernels.usesIntegerKernels, w.hasIntegerKernel, let set = IntegerKernels.preferred {
+        if !invariant && n > QuantizedMatrix.fewRowsLimit {
+            w.multiply(x.basePointer, n: n, into: y.basePointer, kernels: kernels)
+        } else if kernels.usesIntegerKernels, w.hasIntegerKernel, let set = IntegerKernels.preferred {
             w.multiplyFewQuantized(x.basePointer, n: n, into: y.basePointer, kernels: set)
         } else {
             w.multiplyFew(x.basePointer, n: n, into: y.basePointer)
@@ -62,7 +67,7 @@ final class BatchForward {
         let matrices = targets.map { layers[block][$0]! }
         let n = rows.count
         var outputs: [Tensor]
-        if kernels.usesIntegerKernels {
+        if kernels.usesIntegerKernels && (invariant || n <= QuantizedMatrix.fewRowsLimit) {
             outputs = matrices.map { Tensor(uninitializedShape: [n, $0.rows]) }
             if !QuantizedMatrix.multiplyFewQuantized(matrices, x.basePointer, n: n, into: outputs.map(\.basePointer)) {
                 outputs = matrices.map { product($0, x, n: n) }

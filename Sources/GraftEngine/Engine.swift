@@ -64,6 +64,11 @@ public final class Engine: @unchecked Sendable {
         /// Sequences running at once at most.
         public var maxBatch = 64
         public var kernels: KernelMode = .fast
+        /// Rows computed so that a request's tokens never depend on the batch or on how its
+        /// prompt was chunked (the default). Off, steps of more than a few rows use the tiled
+        /// products (faster for long prompt chunks, but a row's bits then depend on the batch);
+        /// kept to measure what invariance costs.
+        public var batchInvariant = true
         public init() {}
     }
 
@@ -90,7 +95,9 @@ public final class Engine: @unchecked Sendable {
         self.options = options
         self.adapters = adapters
         pool = KVBlockPool(config: language.model.config, budgetBytes: options.kvBudgetBytes)
-        forward = try BatchForward(model: language.model, kernels: options.kernels, pool: pool)
+        forward = try BatchForward(model: language.model, kernels: options.kernels, pool: pool,
+                                   invariant: options.batchInvariant)
+        metrics.kvBlocksTotal.store(pool.blockCount, ordering: .relaxed)
         let thread = Thread { [weak self] in self?.drive() }
         thread.name = "graft-engine"
         thread.stackSize = 8 << 20
@@ -98,13 +105,14 @@ public final class Engine: @unchecked Sendable {
         thread.start()
     }
 
-    /// KV blocks in the pool, and how many are free (read from the driver's last step).
+    /// What the driver publishes after each step, read without locks.
+    public let metrics = EngineMetrics()
+
+    /// KV blocks in the pool, and how many are free (as of the driver's last step).
     public var kvBlocks: (total: Int, free: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (pool.blockCount, freeBlocks)
+        let total = metrics.kvBlocksTotal.load(ordering: .relaxed)
+        return (total, total - metrics.kvBlocksUsed.load(ordering: .relaxed))
     }
-    private var freeBlocks = 0
 
     /// Starts a request; its stream yields tokens, then `.finished`. Dropping the stream (or
     /// `cancel`) ends it and frees its KV blocks. The request's adapters, when they came from
@@ -140,6 +148,7 @@ public final class Engine: @unchecked Sendable {
             if case .cancelled = reason { self?.cancel(id) }
         }
         inbox.append(sequence)
+        metrics.queueDepth.add(1, ordering: .relaxed)
         condition.signal()
         return (id, stream)
     }
@@ -168,7 +177,6 @@ public final class Engine: @unchecked Sendable {
         while true {
             condition.lock()
             while inbox.isEmpty && cancellations.isEmpty && !stopping && running.isEmpty && waiting.isEmpty {
-                freeBlocks = pool.freeCount
                 condition.wait()
             }
             let arrived = inbox, cancelled = cancellations, stop = stopping
@@ -182,20 +190,28 @@ public final class Engine: @unchecked Sendable {
             waiting.removeAll { $0.done }
             if stop { break }
             admit()
-            if !running.isEmpty { step() }
-            condition.lock()
-            freeBlocks = pool.freeCount
-            condition.unlock()
+            if !running.isEmpty {
+                let began = DispatchTime.now().uptimeNanoseconds
+                step()
+                metrics.busyNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - began), ordering: .relaxed)
+                metrics.steps.add(1, ordering: .relaxed)
+            }
+            publish()
         }
-        condition.lock()
-        freeBlocks = pool.freeCount
-        condition.unlock()
+        publish()
+    }
+
+    private func publish() {
+        metrics.running.store(running.count, ordering: .relaxed)
+        metrics.kvBlocksUsed.store(pool.usedCount, ordering: .relaxed)
     }
 
     private func admit() {
         while let s = waiting.first, running.count < options.maxBatch,
               let blocks = pool.take(KVBlockPool.blocks(for: s.capacity)) {
             waiting.removeFirst()
+            metrics.queueDepth.subtract(1, ordering: .relaxed)
+            metrics.promptTokens.add(s.request.prompt.count, ordering: .relaxed)
             s.table = blocks
             s.admitted = Date()
             running.append(s)
@@ -243,6 +259,7 @@ public final class Engine: @unchecked Sendable {
         if s.firstToken == nil { s.firstToken = now }
         s.tokens.append(token)
         s.generated += 1
+        metrics.generatedTokens.add(1, ordering: .relaxed)
         var text = ""
         if !s.stops.contains(token) {
             s.pending += language.tokenizer.bytes(of: token)
@@ -258,6 +275,8 @@ public final class Engine: @unchecked Sendable {
     private func finish(_ s: Sequence, _ reason: FinishReason) {
         guard !s.done else { return }
         s.done = true
+        if s.admitted == nil { metrics.queueDepth.subtract(1, ordering: .relaxed) }
+        if reason == .cancelled { metrics.cancelled.add(1, ordering: .relaxed) } else { metrics.finished.add(1, ordering: .relaxed) }
         pool.give(s.table)
         s.table = []
         let now = Date()
@@ -267,9 +286,10 @@ public final class Engine: @unchecked Sendable {
         usage.queueSeconds = (s.admitted ?? now).timeIntervalSince(s.submitted)
         usage.prefillSeconds = (s.firstToken ?? now).timeIntervalSince(s.admitted ?? now)
         usage.decodeSeconds = now.timeIntervalSince(s.firstToken ?? now)
+        // Pins go before the end is announced, so a caller that saw the end sees them released.
+        if let cache = adapters { for (adapter, _) in s.request.adapters { cache.release(adapter) } }
         s.continuation.yield(.finished(reason, usage))
         s.continuation.finish()
-        if let cache = adapters { for (adapter, _) in s.request.adapters { cache.release(adapter) } }
     }
 }
 

@@ -14,7 +14,8 @@ public final class ServedAdapter: @unchecked Sendable {
     public let rank: Int
     public let scaling: Float
     let a: [AdapterWeights.Key: [Float]]
-    let b: [AdapterWeights.Key: [Float]]
+    /// Bᵀ `[r, out]`, so the update is r contiguous axpys.
+    let bT: [AdapterWeights.Key: [Float]]
 
     /// Bytes of its weights in memory.
     public let bytes: Int
@@ -29,23 +30,24 @@ public final class ServedAdapter: @unchecked Sendable {
         var bytes = 0
         for (key, layer) in weights.layers {
             a[key] = layer.a.toArray()
-            b[key] = layer.b.toArray()
+            b[key] = layer.b.transposed(0, 1).contiguous().toArray()
             bytes += (layer.a.count + layer.b.count) * 4
         }
-        (self.a, self.b, self.bytes) = (a, b, bytes)
+        (self.a, self.bT, self.bytes) = (a, b, bytes)
     }
 
-    /// y[out] += factor·B·(A·x) for one row, if this adapter adapts (block, target).
+    /// y[out] += factor·B·(A·x) for one row, if this adapter adapts (block, target): u = A·x,
+    /// then y += (factor·u_k)·Bᵀ[k] for k in order.
     func add(block: Int, target: LoRATarget, factor: Float, x: UnsafePointer<Float>, inputs: Int,
              y: UnsafeMutablePointer<Float>, outputs: Int, scratch: UnsafeMutablePointer<Float>) {
         let key = AdapterWeights.Key(block: block, target: target)
-        guard let a = a[key], let b = b[key] else { return }
+        guard let a = a[key], let bT = bT[key] else { return }
         let r = rank
         a.withUnsafeBufferPointer { pa in
             for k in 0..<r { scratch[k] = Kernels.dot(pa.baseAddress! + k * inputs, x, inputs) }
         }
-        b.withUnsafeBufferPointer { pb in
-            for o in 0..<outputs { y[o] += factor * Kernels.dot(pb.baseAddress! + o * r, scratch, r) }
+        bT.withUnsafeBufferPointer { pb in
+            for k in 0..<r { Kernels.axpy(factor * scratch[k], pb.baseAddress! + k * outputs, y, outputs) }
         }
     }
 }

@@ -3,8 +3,8 @@ import GraftRuntime
 import GraftQuant
 import GraftTensor
 
-/// `graft-bench [tensor|kernels|model|train|fuzz] [--repeats N]`: benchmarks that print ratios against a
-/// peer measured in the same run (`make bench` runs tensor, kernels, model and train), and the 100,000-case
+/// `graft-bench [tensor|kernels|model|engine|train|fuzz] [--repeats N]`: benchmarks that print ratios against a
+/// peer measured in the same run (`make bench` runs tensor, kernels, model, engine and train), and the 100,000-case
 /// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
 var args = Array(CommandLine.arguments.dropFirst())
@@ -13,7 +13,7 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
     repeats = r
     args.removeSubrange(i...(i + 1))
 }
-let suites = args.isEmpty ? ["tensor", "kernels", "model", "train"] : args
+let suites = args.isEmpty ? ["tensor", "kernels", "model", "engine", "train"] : args
 // Every figure below came from this machine and build (workers print only their JSON line).
 if suites.first != "train-worker" { for line in CPUInfo.current.summary { print(line) } }
 for suite in suites {
@@ -33,6 +33,11 @@ for suite in suites {
             FileHandle.standardError.write(Data("graft-bench: model: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }
+    case "engine":
+        do { try EngineBench.run() } catch {
+            FileHandle.standardError.write(Data("graft-bench: engine: \(error) (run `make model` first)\n".utf8))
+            exit(1)
+        }
     case "train":
         do { try TrainBench.run(steps: 5, rounds: 3) } catch {
             FileHandle.standardError.write(Data("graft-bench: train: \(error) (run `make model` first)\n".utf8))
@@ -45,7 +50,7 @@ for suite in suites {
         do { try TrainBench.work(steps: steps, recompute: recompute, kernels: kernels) } catch { exit(1) }
         exit(0)
     default:
-        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, train, fuzz\n".utf8))
+        FileHandle.standardError.write(Data("graft-bench: unknown suite '\(suite)'; known: tensor, kernels, model, engine, train, fuzz\n".utf8))
         exit(2)
     }
 }

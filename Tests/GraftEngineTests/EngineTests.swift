@@ -113,6 +113,8 @@ import Testing
         #expect(reason == .cancelled && seen >= 3 && seen < 400)
         for _ in 0..<100 where engine.kvBlocks.free != total { try await Task.sleep(nanoseconds: 10_000_000) }
         #expect(engine.kvBlocks.free == total)
+        let m = engine.metrics.snapshot
+        #expect(m["cancelled"] == 1 && m["kv_blocks_used"] == 0 && m["running"] == 0 && m["queue_depth"] == 0 && m["generated_tokens"]! >= 3)
     }
 
     @Test func badRequestsAreRefusedAndTheEngineKeepsServing() async throws {
