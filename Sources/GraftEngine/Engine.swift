@@ -69,6 +69,8 @@ public final class Engine: @unchecked Sendable {
         /// products (faster for long prompt chunks, but a row's bits then depend on the batch);
         /// kept to measure what invariance costs.
         public var batchInvariant = true
+        /// Reuse the KV blocks of prompt prefixes already computed with the same adapters.
+        public var prefixCache = true
         public init() {}
     }
 
@@ -76,6 +78,7 @@ public final class Engine: @unchecked Sendable {
     public let options: Options
     let pool: KVBlockPool
     let forward: BatchForward
+    let prefixes: PrefixCache
 
     private let condition = NSCondition()
     private var inbox: [Sequence] = []
@@ -95,6 +98,7 @@ public final class Engine: @unchecked Sendable {
         self.options = options
         self.adapters = adapters
         pool = KVBlockPool(config: language.model.config, budgetBytes: options.kvBudgetBytes)
+        prefixes = PrefixCache(pool: pool)
         forward = try BatchForward(model: language.model, kernels: options.kernels, pool: pool,
                                    invariant: options.batchInvariant)
         metrics.kvBlocksTotal.store(pool.blockCount, ordering: .relaxed)
@@ -204,15 +208,27 @@ public final class Engine: @unchecked Sendable {
     private func publish() {
         metrics.running.store(running.count, ordering: .relaxed)
         metrics.kvBlocksUsed.store(pool.usedCount, ordering: .relaxed)
+        metrics.kvBlocksCached.store(prefixes.count, ordering: .relaxed)
     }
 
     private func admit() {
-        while let s = waiting.first, running.count < options.maxBatch,
-              let blocks = pool.take(KVBlockPool.blocks(for: s.capacity)) {
+        while let s = waiting.first, running.count < options.maxBatch {
+            let signature = PrefixCache.signature(s.request.adapters)
+            // Reused blocks stop short of the prompt's last token, whose logits are needed.
+            let reused = options.prefixCache
+                ? prefixes.lookup(s.request.prompt, adapters: signature, limit: (s.request.prompt.count - 1) / KVBlockPool.blockSize) : []
+            let needed = KVBlockPool.blocks(for: s.capacity) - reused.count
+            guard prefixes.evict(toFree: needed), let fresh = pool.take(needed) else {
+                pool.give(reused)
+                break
+            }
             waiting.removeFirst()
             metrics.queueDepth.subtract(1, ordering: .relaxed)
             metrics.promptTokens.add(s.request.prompt.count, ordering: .relaxed)
-            s.table = blocks
+            metrics.prefixCachedTokens.add(reused.count * KVBlockPool.blockSize, ordering: .relaxed)
+            s.table = reused + fresh
+            s.cached = reused.count * KVBlockPool.blockSize
+            s.signature = signature
             s.admitted = Date()
             running.append(s)
         }
@@ -240,7 +256,10 @@ public final class Engine: @unchecked Sendable {
             }
             s.cached += n
             budget -= n
-            if s.cached == s.tokens.count { s.prefilled = true }
+            if s.cached == s.tokens.count {
+                s.prefilled = true
+                if options.prefixCache { prefixes.insert(s.request.prompt, adapters: s.signature, table: s.table) }
+            }
         }
         guard !rows.isEmpty else { return }
         let logits = withNoGrad { forward.run(rows) }
@@ -307,6 +326,8 @@ final class Sequence {
     let stops: Set<Int32>
     var sampler: Sampler
     var table: [Int32] = []
+    /// The adapters and scales, as the prefix cache keys them.
+    var signature = ""
     var pending: [UInt8] = []
     var done = false
     let continuation: AsyncStream<EngineEvent>.Continuation

@@ -19,6 +19,8 @@ final class KVBlockPool {
     private let keys: UnsafeMutablePointer<Float>
     private let values: UnsafeMutablePointer<Float>
     private var free: [Int32]
+    /// Holders of each block: sequences using it and the prefix cache.
+    private var refs: [Int32]
 
     /// Bytes of KV per token (keys and values of every layer, Float32).
     static func bytesPerToken(_ config: LlamaConfig) -> Int { config.layerCount * 2 * config.kvHeadCount * config.headDim * 4 }
@@ -35,6 +37,7 @@ final class KVBlockPool {
         keys.initialize(repeating: 0, count: total)
         values.initialize(repeating: 0, count: total)
         free = (0..<Int32(blockCount)).reversed().map { $0 }
+        refs = [Int32](repeating: 0, count: blockCount)
     }
 
     deinit {
@@ -53,10 +56,22 @@ final class KVBlockPool {
         guard n <= free.count else { return nil }
         let taken = Array(free.suffix(n))
         free.removeLast(n)
+        for b in taken { refs[Int(b)] = 1 }
         return taken
     }
 
-    func give(_ blocks: [Int32]) { free.append(contentsOf: blocks) }
+    /// One more holder for each block (a sequence reusing cached blocks, the cache keeping them).
+    func retain(_ blocks: [Int32]) { for b in blocks { refs[Int(b)] += 1 } }
+
+    /// One holder fewer for each block; a block nobody holds is free again.
+    func give(_ blocks: [Int32]) {
+        for b in blocks {
+            refs[Int(b)] -= 1
+            if refs[Int(b)] == 0 { free.append(b) }
+        }
+    }
+
+    func holders(_ block: Int32) -> Int { Int(refs[Int(block)]) }
 
     func keyBlock(layer: Int, _ block: Int32) -> UnsafeMutablePointer<Float> {
         keys + (layer * blockCount + Int(block)) * blockFloats

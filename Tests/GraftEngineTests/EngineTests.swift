@@ -244,3 +244,37 @@ enum InterchangeDoRA {
         #expect(throws: RegistryError.self) { try cache.acquire("nope") }
     }
 }
+
+/// A shared system prompt is prefilled once per adapter version and scale; reused blocks give
+/// the same tokens as a fresh prefill.
+@Suite struct PrefixCacheTests {
+    @Test func sharedPrefixIsReusedPerAdapterVersionAndScale() async throws {
+        let lm = try LanguageModel(path: Models.smolLM2)
+        let weights = try EngineTests.fixtureAdapter()
+        let v1 = try ServedAdapter(label: "p@1", contentHash: "hash-1", weights: weights)
+        let v2 = try ServedAdapter(label: "p@2", contentHash: "hash-2", weights: weights)
+        let system = "You are a careful assistant who answers questions about databases with one SQL statement and nothing else."
+        func prompt(_ q: String) throws -> [Int32] {
+            lm.encodePrompt(try lm.chatPrompt(messages: [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: q)]))
+        }
+        let engine = try Engine(language: lm)
+        defer { engine.stop() }
+        var off = Engine.Options()
+        off.prefixCache = false
+        let fresh = try Engine(language: lm, options: off)
+        defer { fresh.stop() }
+        let questions = ["Show me Finance staff based in Denver.", "List the names of employees in Sales."]
+        let first = try await EngineTests.collect(engine, [EngineRequest(prompt: try prompt(questions[0]), adapters: [(v1, 1)], maxTokens: 12)])
+        let cachedAfterFirst = engine.metrics.prefixCachedTokens.load(ordering: .relaxed)
+        let second = try await EngineTests.collect(engine, [EngineRequest(prompt: try prompt(questions[1]), adapters: [(v1, 1)], maxTokens: 12)])
+        let reused = engine.metrics.prefixCachedTokens.load(ordering: .relaxed) - cachedAfterFirst
+        #expect(cachedAfterFirst == 0 && reused >= 16, "reused \(reused) tokens")
+        let expected = try await EngineTests.collect(fresh, [EngineRequest(prompt: try prompt(questions[1]), adapters: [(v1, 1)], maxTokens: 12)])
+        #expect(second[0].tokens == expected[0].tokens && !first[0].tokens.isEmpty)
+        // Another version or another scale prefills again.
+        let before = engine.metrics.prefixCachedTokens.load(ordering: .relaxed)
+        _ = try await EngineTests.collect(engine, [EngineRequest(prompt: try prompt(questions[1]), adapters: [(v2, 1)], maxTokens: 4),
+                                                   EngineRequest(prompt: try prompt(questions[1]), adapters: [(v1, 0.5)], maxTokens: 4)])
+        #expect(engine.metrics.prefixCachedTokens.load(ordering: .relaxed) == before)
+    }
+}
