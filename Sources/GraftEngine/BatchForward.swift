@@ -92,8 +92,13 @@ final class BatchForward {
         defer { scratch.deallocate() }
         for (i, row) in rows.enumerated() {
             for (adapter, scale) in row.adapters where scale != 0 {
-                adapter.add(block: block, target: target, factor: scale * adapter.scaling, x: x.basePointer + i * w.cols,
-                            inputs: w.cols, y: y.basePointer + i * w.rows, outputs: w.rows, scratch: scratch)
+                let factor = scale * adapter.scaling
+                let out = y.basePointer + i * w.rows
+                adapter.add(block: block, target: target, factor: factor, x: x.basePointer + i * w.cols,
+                            inputs: w.cols, y: out, outputs: w.rows, scratch: scratch)
+                if adapter.isDoRA, let ratio = adapter.doraRatio(block: block, target: target, factor: factor, base: w) {
+                    for o in 0..<w.rows { out[o] *= ratio[o] }
+                }
             }
         }
     }

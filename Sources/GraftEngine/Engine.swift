@@ -136,6 +136,10 @@ public final class Engine: @unchecked Sendable {
             throw .tokenOutOfVocabulary(bad, vocabulary: c.vocabularySize)
         }
         guard request.prompt.count < c.contextLength else { throw .promptTooLong(tokens: request.prompt.count, context: c.contextLength) }
+        if request.adapters.filter({ $0.scale != 0 }).count > 1,
+           let dora = request.adapters.first(where: { $0.adapter.isDoRA && $0.scale != 0 }) {
+            throw .adapter(dora.adapter.label, reason: "a DoRA adapter rescales the whole weight, so it cannot be combined with other adapters in one request")
+        }
         let need = min(c.contextLength, request.prompt.count + request.maxTokens)
         guard KVBlockPool.blocks(for: need) <= pool.blockCount else {
             throw .tooLargeForMemory(tokens: need, capacity: pool.blockCount * KVBlockPool.blockSize)

@@ -72,6 +72,43 @@ import Testing
         #expect(results[1].tokens != (try await Self.collect(engine, [EngineRequest(prompt: requests[1].prompt, maxTokens: 20)]))[0].tokens)
     }
 
+    /// The fixture adapter made DoRA: magnitudes 0.9–1.1 × the base's row norms.
+    static func doraAdapter(_ model: LlamaModel) throws -> AdapterWeights {
+        var weights = try fixtureAdapter()
+        weights.lora.dora = true
+        for (key, layer) in weights.layers {
+            let w = model.weights.blocks[key.block][key.target].denseWeight().toArray()
+            let (rows, cols) = (layer.b.shape[0], layer.a.shape[1])
+            let m = (0..<rows).map { o -> Float in
+                let norm = (0..<cols).reduce(Float(0)) { $0 + w[o * cols + $1] * w[o * cols + $1] }.squareRoot()
+                return norm * (1 + 0.1 * Float(sin(Double(o + 7 * key.block))))
+            }
+            weights.layers[key]!.magnitude = Tensor(m, shape: [rows])
+        }
+        return weights
+    }
+
+    @Test func doraRequestsEqualTextGenerationAlone() async throws {
+        let lm = try LanguageModel(path: Models.smolLM2)
+        let weights = try Self.doraAdapter(lm.model)
+        let served = try ServedAdapter(label: "dora", contentHash: "dora", weights: weights)
+        var options = Engine.Options()
+        options.kernels = .exact
+        let engine = try Engine(language: lm, options: options)
+        defer { engine.stop() }
+        let requests = Self.prompts.prefix(3).map { EngineRequest(prompt: lm.encodePrompt(try! lm.chatPrompt($0)), adapters: [(served, 1)], maxTokens: 16) }
+        let results = try await Self.collect(engine, requests + [EngineRequest(prompt: requests[0].prompt, maxTokens: 16)])
+        let reference = try LanguageModel(path: Models.smolLM2)
+        reference.model.kernels = .exact
+        try reference.model.attachLoRA(weights.lora, weights: weights.peftTensors)
+        for (i, request) in requests.enumerated() {
+            var sampler = Sampler(.greedy)
+            let alone = TextGeneration(model: reference.model, stopTokens: reference.stopTokens).generate(prompt: request.prompt, maxTokens: 16, sampler: &sampler)
+            #expect(results[i].tokens == alone, "\(reference.tokenizer.decode(results[i].tokens)) vs \(reference.tokenizer.decode(alone))")
+        }
+        #expect(results[0].tokens != results[3].tokens, "DoRA does not change the answer; the test cannot see it")
+    }
+
     @Test func tokensDoNotDependOnBatchOrChunking() async throws {
         let served = try ServedAdapter(label: "peft", contentHash: "fixture", weights: try Self.fixtureAdapter())
         let lm = try LanguageModel(path: Models.smolLM2)
@@ -135,14 +172,17 @@ import Testing
             try engine.submit(EngineRequest(prompt: [Int32](repeating: 5, count: context)))
         }
         #expect(throws: EngineError.self) { try engine.submit(EngineRequest(prompt: [Int32](repeating: 5, count: 1000), maxTokens: 10_000)) }
-        let dora = InterchangeDoRA.weights()
-        #expect(throws: EngineError.self) { try ServedAdapter(label: "d", contentHash: "d", weights: dora) }
+        let dora = try ServedAdapter(label: "d", contentHash: "d", weights: InterchangeDoRA.weights())
+        let plain = try ServedAdapter(label: "p", contentHash: "p", weights: try Self.fixtureAdapter())
+        #expect(throws: EngineError.adapter("d", reason: "a DoRA adapter rescales the whole weight, so it cannot be combined with other adapters in one request")) {
+            try engine.submit(EngineRequest(prompt: [1, 2], adapters: [(dora, 1), (plain, 1)]))
+        }
         let ok = try await Self.collect(engine, [EngineRequest(prompt: lm.encodePrompt("Hello"), maxTokens: 4)])
         #expect(ok[0].tokens.count >= 1)
     }
 }
 
-/// A DoRA adapter (which the engine does not serve yet) on SmolLM2's sizes.
+/// A DoRA adapter on SmolLM2's sizes (zero weights: only its shape matters where it is used).
 enum InterchangeDoRA {
     static func weights() -> AdapterWeights {
         let lora = LoRAConfig(rank: 1, alpha: 1, targets: [.vProj], dora: true)
