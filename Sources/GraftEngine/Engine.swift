@@ -50,11 +50,15 @@ public enum EngineEvent: Sendable, Equatable {
 }
 
 /// Continuous batching on one driver thread: requests join the running batch at token
-/// boundaries as KV blocks allow (they queue rather than overcommit: a request reserves the
-/// blocks for its prompt and its token limit when admitted), prompts are prefilled in chunks
-/// under a per-step token budget alongside the running sequences' decode rows, and each step
-/// runs one `BatchForward` over all rows. Callers are async and never block the driver; a
-/// cancelled request's blocks return to the pool at the next step.
+/// boundaries when the KV pool has blocks for what they hold so far (otherwise they queue),
+/// prompts are prefilled in chunks under a per-step token budget alongside the running
+/// sequences' decode rows, and each step runs one `BatchForward` over all rows. Sequences take
+/// blocks as they grow; when the pool runs out, the prefix cache gives back blocks first, then
+/// the most recently admitted sequence is preempted by recompute: its blocks are freed and it
+/// waits at the head of the queue with the tokens it has, to be prefilled again (the rows are
+/// batch-invariant, so it continues with exactly the tokens it would have produced; counted in
+/// `metrics.preemptions`). Callers are async and never block the driver; a cancelled request's
+/// blocks return to the pool at the next step.
 public final class Engine: @unchecked Sendable {
     public struct Options: Sendable {
         /// Memory for the KV pool.
@@ -218,51 +222,87 @@ public final class Engine: @unchecked Sendable {
     private func admit() {
         while let s = waiting.first, running.count < options.maxBatch {
             let signature = PrefixCache.signature(s.request.adapters)
-            // Reused blocks stop short of the prompt's last token, whose logits are needed.
+            // Reused blocks stop short of the last token, whose logits are needed.
             let reused = options.prefixCache
-                ? prefixes.lookup(s.request.prompt, adapters: signature, limit: (s.request.prompt.count - 1) / KVBlockPool.blockSize) : []
-            let needed = KVBlockPool.blocks(for: s.capacity) - reused.count
+                ? prefixes.lookup(s.tokens, adapters: signature, limit: (s.tokens.count - 1) / KVBlockPool.blockSize) : []
+            // Blocks for the tokens it holds and the next one; more as it grows.
+            let needed = KVBlockPool.blocks(for: s.tokens.count + 1) - reused.count
             guard prefixes.evict(toFree: needed), let fresh = pool.take(needed) else {
                 pool.give(reused)
                 break
             }
             waiting.removeFirst()
-            metrics.queueDepth.subtract(1, ordering: .relaxed)
-            metrics.promptTokens.add(s.request.prompt.count, ordering: .relaxed)
+            if s.admitted == nil {
+                metrics.queueDepth.subtract(1, ordering: .relaxed)
+                metrics.promptTokens.add(s.request.prompt.count, ordering: .relaxed)
+                s.admitted = Date()
+            }
             metrics.prefixCachedTokens.add(reused.count * KVBlockPool.blockSize, ordering: .relaxed)
             s.table = reused + fresh
             s.cached = reused.count * KVBlockPool.blockSize
+            s.prefilled = false
             s.signature = signature
-            s.admitted = Date()
             running.append(s)
         }
     }
 
+    /// Makes `s`'s block table cover `tokens` tokens, taking blocks from the pool, then from the
+    /// prefix cache, then by preempting the most recently admitted other sequences. False when
+    /// `s` itself had to give way.
+    private func grow(_ s: Sequence, to tokens: Int) -> Bool {
+        let needed = KVBlockPool.blocks(for: tokens) - s.table.count
+        guard needed > 0 else { return true }
+        while !prefixes.evict(toFree: needed) {
+            guard let victim = running.last(where: { !$0.done && !$0.preempted }), victim !== s else { return false }
+            preempt(victim)
+        }
+        s.table += pool.take(needed)!
+        return true
+    }
+
+    private func preempt(_ s: Sequence) {
+        pool.give(s.table)
+        s.table = []
+        s.cached = 0
+        s.prefilled = false
+        s.preempted = true
+        metrics.preemptions.add(1, ordering: .relaxed)
+    }
+
     private func step() {
+        // Plan: each sequence's rows this step, with the blocks they need. Decode rows first (one
+        // token each), so running streams never wait on a long prompt; then prompt chunks.
+        var budget = options.tokenBudget
+        for s in running { s.planned = 0 }
+        for s in running where s.prefilled && !s.preempted {
+            if grow(s, to: s.cached + 1) { s.planned = 1; budget -= 1 } else { preempt(s) }
+        }
+        for s in running where !s.prefilled && !s.preempted {
+            let n = min(s.tokens.count - s.cached, max(budget, running.contains { $0.planned > 0 } ? 0 : 1))
+            guard n > 0 else { break }
+            if grow(s, to: s.cached + n) { s.planned = n; budget -= n } else { preempt(s) }
+        }
+        // Preempted sequences wait at the head of the queue, oldest first, to be prefilled again.
+        let preempted = running.filter(\.preempted)
+        running.removeAll(where: \.preempted)
+        for s in preempted { s.preempted = false; s.planned = 0 }
+        waiting.insert(contentsOf: preempted.sorted { $0.id < $1.id }, at: 0)
+
         var rows: [StepRow] = []
         var owners: [Sequence] = []
-        var budget = options.tokenBudget
-        // Decode rows first (one token each), so running streams never wait on a long prompt.
-        for s in running where s.prefilled {
-            rows.append(StepRow(token: s.tokens[s.cached], position: s.cached, table: s.table, adapters: s.request.adapters, needsLogits: true))
-            owners.append(s)
-            s.cached += 1
-            budget -= 1
-        }
-        for s in running where !s.prefilled {
-            let n = min(s.tokens.count - s.cached, max(budget, rows.isEmpty ? 1 : 0))
-            guard n > 0 else { break }
-            for t in 0..<n {
+        for s in running where s.planned > 0 {
+            for t in 0..<s.planned {
                 let position = s.cached + t
                 let last = position == s.tokens.count - 1
                 rows.append(StepRow(token: s.tokens[position], position: position, table: s.table, adapters: s.request.adapters, needsLogits: last))
                 if last { owners.append(s) }
             }
-            s.cached += n
-            budget -= n
-            if s.cached == s.tokens.count {
+        }
+        for s in running where s.planned > 0 {
+            s.cached += s.planned
+            if !s.prefilled && s.cached == s.tokens.count {
                 s.prefilled = true
-                if options.prefixCache { prefixes.insert(s.request.prompt, adapters: s.signature, table: s.table) }
+                if options.prefixCache && s.generated == 0 { prefixes.insert(s.request.prompt, adapters: s.signature, table: s.table) }
             }
         }
         guard !rows.isEmpty else { return }
@@ -330,6 +370,10 @@ final class Sequence {
     let stops: Set<Int32>
     var sampler: Sampler
     var table: [Int32] = []
+    /// Rows it has in the step being assembled.
+    var planned = 0
+    /// Pushed out of the batch this step (its blocks already freed).
+    var preempted = false
     /// The adapters and scales, as the prefix cache keys them.
     var signature = ""
     var pending: [UInt8] = []

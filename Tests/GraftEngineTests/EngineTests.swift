@@ -318,3 +318,32 @@ enum InterchangeDoRA {
         #expect(engine.metrics.prefixCachedTokens.load(ordering: .relaxed) == before)
     }
 }
+
+/// A KV pool too small for every running sequence's full length: sequences are preempted and
+/// recomputed, counted, and still produce exactly the tokens they produce with room to spare.
+@Suite struct PreemptionTests {
+    @Test func preemptedRequestsRecomputeToTheSameTokens() async throws {
+        let lm = try LanguageModel(path: Models.smolLM2)
+        let prompts = EngineTests.prompts.map { lm.encodePrompt(try! lm.chatPrompt($0)) }
+        var sampled = SamplingParameters()
+        sampled.seed = 3
+        let requests = prompts.map { EngineRequest(prompt: $0, sampling: sampled, maxTokens: 48, stopTokens: []) }
+        var small = Engine.Options()
+        small.kvBudgetBytes = 24 * KVBlockPool.blockSize * KVBlockPool.bytesPerToken(lm.model.config)   // 24 blocks
+        let tight = try Engine(language: lm, options: small)
+        defer { tight.stop() }
+        let roomy = try Engine(language: lm)
+        defer { roomy.stop() }
+        let squeezed = try await EngineTests.collect(tight, requests)
+        let expected = try await EngineTests.collect(roomy, requests)
+        #expect(tight.metrics.preemptions.load(ordering: .relaxed) > 0, "the pool never ran out; the test proves nothing")
+        #expect(roomy.metrics.preemptions.load(ordering: .relaxed) == 0)
+        for i in requests.indices {
+            #expect(squeezed[i].tokens == expected[i].tokens && squeezed[i].tokens.count == 48, "request \(i)")
+        }
+        for _ in 0..<100 where tight.kvBlocks.free != tight.kvBlocks.total - tight.metrics.kvBlocksCached.load(ordering: .relaxed) {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        #expect(tight.kvBlocks.free == tight.kvBlocks.total - tight.metrics.kvBlocksCached.load(ordering: .relaxed))
+    }
+}
