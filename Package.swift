@@ -74,9 +74,12 @@ let package = Package(
             "GraftFormats", "GraftTensor", .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .target(name: "GraftTrain", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftData"]),
-        // Trained adapters on disk (and, next, the registry, merge and PEFT / GGUF LoRA export).
+        // Trained adapters on disk, the registry, merge, PEFT / GGUF LoRA export and import.
         .target(name: "GraftAdapters", dependencies: ["GraftTensor", "GraftFormats", "GraftModel"]),
-        .target(name: "GraftEngine", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftAdapters"]),
+        // Serving: continuous batching, paged KV, per-row adapters. Its attention and low-rank
+        // updates are SIMD16 code too (without the flag, addProduct became calls to libm's fmaf).
+        .target(name: "GraftEngine", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftAdapters"],
+                swiftSettings: [.unsafeFlags(["-Xcc", march])]),
         .executableTarget(
             name: "graft",
             dependencies: [

@@ -209,7 +209,7 @@ static float dot_q8_0(const uint8_t *w, const int16_t *qs, const float *d, int b
 }
 
 static const graft_q16_kernels avx2_set = {
-    "avx2", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r,
+    "avx2", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r, NULL, NULL,
 };
 const graft_q16_kernels *graft_q16_avx2_set(void) { return &avx2_set; }
 #else

@@ -110,5 +110,5 @@ static void matvec_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int
 }
 
 const graft_q16_kernels graft_q16_portable = {
-    "portable", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r,
+    "portable", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r, NULL, NULL,
 };

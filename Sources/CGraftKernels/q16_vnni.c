@@ -212,8 +212,104 @@ static void matvec_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int
     }
 }
 
+// Activation rows per pass of the multi-row kernels: each weight block is unpacked once for
+// this many rows. Every (weight row, activation row) sum is built by the same instructions in
+// the same order as in the single-row kernels above, so the bits do not depend on the batch.
+#define XR 4
+
+static void matmat_q8_0(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                        const float *d, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
+    for (int t0 = 0; t0 < n; t0 += XR) {
+        const int nt = n - t0 < XR ? n - t0 : XR;
+        if (nt == 1) {
+            matvec_q8_0(w, row_bytes, rows, qs + t0 * ld_qs, d + t0 * ld_d, blocks, y + t0 * ld_y);
+            continue;
+        }
+        for (int r = 0; r < rows; r += 4) {
+            const int nr = rows - r < 4 ? rows - r : 4;
+            const uint8_t *w0 = w + (size_t)r * row_bytes;
+            prefetch_next_rows(w0, row_bytes, r, rows);
+            __m512 acc[4][XR];
+            for (int k = 0; k < 4; k++)
+                for (int t = 0; t < XR; t++) acc[k][t] = _mm512_setzero_ps();
+            for (int b = 0; b < blocks; b++) {
+                __m512i x[XR];
+                for (int t = 0; t < nt; t++) x[t] = _mm512_loadu_si512((const void *)(qs + (t0 + t) * ld_qs + 32 * b));
+                for (int k = 0; k < nr; k++) {
+                    const uint8_t *blk = w0 + (size_t)k * row_bytes + 34 * b;
+                    const __m512i wv = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(blk + 2)));
+                    const float dw = h2f(blk);
+                    for (int t = 0; t < nt; t++) {
+                        const __m512i p = _mm512_dpwssd_epi32(_mm512_setzero_si512(), wv, x[t]);
+                        acc[k][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_set1_ps(dw * d[(t0 + t) * ld_d + b]), acc[k][t]);
+                    }
+                }
+            }
+            for (int t = 0; t < nt; t++)
+                _mm_mask_storeu_ps(y + (t0 + t) * ld_y + r, (__mmask8)((1u << nr) - 1),
+                                   reduce4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+        }
+    }
+}
+
+static void matmat_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                         const float *d, const float *s, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
+    const __m512i low4 = _mm512_set1_epi16(0x0F);
+    for (int t0 = 0; t0 < n; t0 += 2) {
+        if (n - t0 == 1) {
+            matvec_q4_1r(w, row_bytes, rows, qs + t0 * ld_qs, d + t0 * ld_d, s + t0 * ld_d, blocks, y + t0 * ld_y);
+            continue;
+        }
+        const int16_t *q0 = qs + t0 * ld_qs, *q1 = q0 + ld_qs;
+        const float *d0 = d + t0 * ld_d, *d1 = d0 + ld_d, *s0 = s + t0 * ld_d, *s1 = s0 + ld_d;
+        for (int r = 0; r < rows; r += 4) {
+            const int nr = rows - r < 4 ? rows - r : 4;
+            const uint8_t *w0 = w + (size_t)r * row_bytes;
+            prefetch_next_rows(w0, row_bytes, r, rows);
+            __m512 acc0[4], acc1[4], mins0[4], mins1[4];
+            for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = mins0[k] = mins1[k] = _mm512_setzero_ps();
+            for (int g = 0; g < blocks; g += 16) {
+                const int count = blocks - g < 16 ? blocks - g : 16;
+                __m512 sc0[4], sc1[4];
+                for (int k = 0; k < 4; k++) sc0[k] = sc1[k] = _mm512_setzero_ps();
+                for (int k = 0; k < nr; k++) {
+                    const uint8_t *row = w0 + (size_t)k * row_bytes;
+                    sc0[k] = scale_products(row + 2 * g, d0 + g, count);
+                    sc1[k] = scale_products(row + 2 * g, d1 + g, count);
+                    mins0[k] = _mm512_add_ps(mins0[k], scale_products(row + 2 * blocks + 2 * g, s0 + g, count));
+                    mins1[k] = _mm512_add_ps(mins1[k], scale_products(row + 2 * blocks + 2 * g, s1 + g, count));
+                }
+                __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+                const __m512i two = _mm512_set1_epi32(2);
+                for (int b = g; b < g + count; b += 2) {
+                    const __m512i xlo0 = _mm512_loadu_si512((const void *)(q0 + 32 * b));
+                    const __m512i xhi0 = _mm512_loadu_si512((const void *)(q0 + 32 * b + 32));
+                    const __m512i xlo1 = _mm512_loadu_si512((const void *)(q1 + 32 * b));
+                    const __m512i xhi1 = _mm512_loadu_si512((const void *)(q1 + 32 * b + 32));
+                    for (int k = 0; k < nr; k++) {
+                        const __m512i words = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(w0 + (size_t)k * row_bytes + 4 * blocks + 16 * b)));
+                        const __m512i lo = _mm512_and_si512(words, low4), hi = _mm512_srli_epi16(words, 4);
+                        const __m512i p0 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, xlo0), hi, xhi0);
+                        const __m512i p1 = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), lo, xlo1), hi, xhi1);
+                        acc0[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p0), _mm512_permutexvar_ps(index, sc0[k]), acc0[k]);
+                        acc1[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), _mm512_permutexvar_ps(index, sc1[k]), acc1[k]);
+                    }
+                    index = _mm512_add_epi32(index, two);
+                }
+            }
+            const __mmask8 mask = (__mmask8)((1u << nr) - 1);
+            _mm_mask_storeu_ps(y + t0 * ld_y + r, mask,
+                               reduce4(_mm512_add_ps(acc0[0], mins0[0]), _mm512_add_ps(acc0[1], mins0[1]),
+                                       _mm512_add_ps(acc0[2], mins0[2]), _mm512_add_ps(acc0[3], mins0[3])));
+            _mm_mask_storeu_ps(y + (t0 + 1) * ld_y + r, mask,
+                               reduce4(_mm512_add_ps(acc1[0], mins1[0]), _mm512_add_ps(acc1[1], mins1[1]),
+                                       _mm512_add_ps(acc1[2], mins1[2]), _mm512_add_ps(acc1[3], mins1[3])));
+        }
+    }
+}
+
 static const graft_q16_kernels vnni_set = {
-    "avx512-vnni", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r,
+    "avx512-vnni", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r, matmat_q8_0, matmat_q4_1r,
 };
 const graft_q16_kernels *graft_q16_vnni_set(void) { return &vnni_set; }
 #else

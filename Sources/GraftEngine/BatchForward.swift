@@ -83,21 +83,29 @@ final class BatchForward {
         project(block, [target], x, rows: rows)[0]
     }
 
-    /// Each row's adapters' low-rank updates, added to that row of y.
+    /// Each row's adapters' low-rank updates, added to that row of y: slot by slot (a row's
+    /// first adapter, then its second, …, so each row sums its adapters in its own order), and
+    /// within a slot one pass per distinct adapter over all the rows that use it. DoRA adapters
+    /// (alone in their request) then rescale their rows.
     func addAdapters(_ block: Int, _ target: LoRATarget, _ x: Tensor, _ y: Tensor, rows: [StepRow]) {
         let w = layers[block][target]!
-        let maxRank = rows.lazy.flatMap { $0.adapters.map(\.adapter.rank) }.max() ?? 0
-        guard maxRank > 0 else { return }
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: maxRank)
-        defer { scratch.deallocate() }
-        for (i, row) in rows.enumerated() {
-            for (adapter, scale) in row.adapters where scale != 0 {
-                let factor = scale * adapter.scaling
-                let out = y.basePointer + i * w.rows
-                adapter.add(block: block, target: target, factor: factor, x: x.basePointer + i * w.cols,
-                            inputs: w.cols, y: out, outputs: w.rows, scratch: scratch)
-                if adapter.isDoRA, let ratio = adapter.doraRatio(block: block, target: target, factor: factor, base: w) {
-                    for o in 0..<w.rows { out[o] *= ratio[o] }
+        let slots = rows.map(\.adapters.count).max() ?? 0
+        for slot in 0..<slots {
+            var groups: [ObjectIdentifier: (adapter: ServedAdapter, rows: [(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, factor: Float)])] = [:]
+            var order: [ObjectIdentifier] = []
+            for (i, row) in rows.enumerated() where row.adapters.count > slot && row.adapters[slot].scale != 0 {
+                let (adapter, scale) = row.adapters[slot]
+                let id = ObjectIdentifier(adapter)
+                if groups[id] == nil { order.append(id); groups[id] = (adapter, []) }
+                groups[id]!.rows.append((UnsafePointer(x.basePointer + i * w.cols), y.basePointer + i * w.rows, scale * adapter.scaling))
+            }
+            for id in order {
+                let (adapter, members) = groups[id]!
+                adapter.add(block: block, target: target, rows: members, inputs: w.cols, outputs: w.rows)
+                guard adapter.isDoRA else { continue }
+                for member in members {
+                    guard let ratio = adapter.doraRatio(block: block, target: target, factor: member.factor, base: w) else { continue }
+                    for o in 0..<w.rows { member.y[o] *= ratio[o] }
                 }
             }
         }

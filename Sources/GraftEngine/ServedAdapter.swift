@@ -49,18 +49,29 @@ public final class ServedAdapter: @unchecked Sendable {
         (self.a, self.bT, self.magnitude, self.bytes) = (a, b, m, bytes)
     }
 
-    /// y[out] += factor·B·(A·x) for one row, if this adapter adapts (block, target): u = A·x,
-    /// then y += (factor·u_k)·Bᵀ[k] for k in order.
-    func add(block: Int, target: LoRATarget, factor: Float, x: UnsafePointer<Float>, inputs: Int,
-             y: UnsafeMutablePointer<Float>, outputs: Int, scratch: UnsafeMutablePointer<Float>) {
+    /// y_j[out] += factor_j·B·(A·x_j) for several rows that use this adapter on (block, target):
+    /// A's and B's rows are read once for all of them (the SGMV idea), and each row gets exactly
+    /// the operations it would get alone: u_k = A_k·x_j, then y_j += (factor_j·u_k)·Bᵀ_k for k in
+    /// order. Rows are split over the cores.
+    func add(block: Int, target: LoRATarget, rows: [(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, factor: Float)],
+             inputs: Int, outputs: Int) {
         let key = AdapterWeights.Key(block: block, target: target)
         guard let a = a[key], let bT = bT[key] else { return }
         let r = rank
         a.withUnsafeBufferPointer { pa in
-            for k in 0..<r { scratch[k] = Kernels.dot(pa.baseAddress! + k * inputs, x, inputs) }
-        }
-        bT.withUnsafeBufferPointer { pb in
-            for k in 0..<r { Kernels.axpy(factor * scratch[k], pb.baseAddress! + k * outputs, y, outputs) }
+            bT.withUnsafeBufferPointer { pb in
+                let (pa, pb) = (pa.baseAddress!, pb.baseAddress!)
+                parallelChunks(rows.count, grain: max(1, 65536 / max(1, r * (inputs + outputs)))) { range in
+                    let u = UnsafeMutablePointer<Float>.allocate(capacity: r * range.count)
+                    defer { u.deallocate() }
+                    for k in 0..<r {
+                        for (i, j) in range.enumerated() { u[i * r + k] = Kernels.dot(pa + k * inputs, rows[j].x, inputs) }
+                    }
+                    for k in 0..<r {
+                        for (i, j) in range.enumerated() { Kernels.axpy(rows[j].factor * u[i * r + k], pb + k * outputs, rows[j].y, outputs) }
+                    }
+                }
+            }
         }
     }
 

@@ -140,6 +140,19 @@ extension QuantizedMatrix {
                         let range = (range.lowerBound + local.lowerBound)..<(range.lowerBound + local.upperBound)
                         switch me.type {
                         case .q4_1, .q8_0:
+                            let w = me.row(range.lowerBound).assumingMemoryBound(to: UInt8.self)
+                            let out = y + range.lowerBound
+                            // Several activation rows per weight block where the set can (the same
+                            // bits per row as one at a time, so results never depend on n).
+                            if n > 1, let repacked = me.decodeRows, let matmat = set.matmat_q4_1r {
+                                let rw = repacked.pointer.assumingMemoryBound(to: UInt8.self) + range.lowerBound * me.rowBytes
+                                matmat(rw, me.rowBytes, Int32(range.count), qp, me.cols, dp, sp, blocks, Int32(blocks), out, me.rows, Int32(n))
+                                return
+                            }
+                            if n > 1, me.type == .q8_0, me.decodeRows == nil, let matmat = set.matmat_q8_0 {
+                                matmat(w, me.rowBytes, Int32(range.count), qp, me.cols, dp, blocks, Int32(blocks), out, me.rows, Int32(n))
+                                return
+                            }
                             // Whole runs of rows per call, four rows at a time in the kernel.
                             for t in 0..<n {
                                 let (qt, dt, st) = (qp + t * me.cols, dp + t * blocks, sp + t * blocks)

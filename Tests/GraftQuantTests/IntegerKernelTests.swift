@@ -66,3 +66,34 @@ import Testing
         }
     }
 }
+
+/// Products of several activation rows at once (the engine's batches) give every row the bits
+/// it gets alone, in every kernel set this CPU runs: a request's tokens cannot depend on its batch.
+@Suite struct BatchInvariantProductTests {
+    @Test(arguments: [GGMLType.q4_1, .q8_0])
+    func rowsAtOnceEqualRowsAlone(_ type: GGMLType) {
+        var g = RandomGenerator(seed: 77)
+        let (rows, cols) = (70, 576)
+        var bytes: [UInt8] = []
+        for _ in 0..<rows { bytes += Quantize.row(type, (0..<cols).map { _ in g.nextUniform() - 0.5 }) }
+        let plain = QuantizedMatrix(type: type, rows: rows, cols: cols, bytes: bytes)
+        for matrix in [plain, plain.repackedForDecoding()] {
+            for set in IntegerKernels.available {
+                for n in [2, 3, 5, 9] {
+                    let x = (0..<(n * cols)).map { _ in g.nextUniform() * 2 - 1 }
+                    var together = [Float](repeating: 0, count: n * rows)
+                    x.withUnsafeBufferPointer { xp in
+                        together.withUnsafeMutableBufferPointer { matrix.multiplyFewQuantized(xp.baseAddress!, n: n, into: $0.baseAddress!, kernels: set) }
+                    }
+                    for t in 0..<n {
+                        var alone = [Float](repeating: 0, count: rows)
+                        x.withUnsafeBufferPointer { xp in
+                            alone.withUnsafeMutableBufferPointer { matrix.multiplyFewQuantized(xp.baseAddress! + t * cols, n: 1, into: $0.baseAddress!, kernels: set) }
+                        }
+                        #expect(Array(together[(t * rows)..<((t + 1) * rows)]).map(\.bitPattern) == alone.map(\.bitPattern), "\(type) \(set.name) n=\(n) row \(t)")
+                    }
+                }
+            }
+        }
+    }
+}

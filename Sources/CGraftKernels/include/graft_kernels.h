@@ -52,6 +52,14 @@ typedef struct graft_q16_kernels {
     // matvec_q4_1 over rows in the repacked layout of graft_repack_q4_1 (an even block count).
     void (*matvec_q4_1r)(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, const float *d,
                          const float *s, int blocks, float *y);
+    // The same sums for `n` activation rows at once (row t's codes at qs + t·ld_qs, scales at
+    // d + t·ld_d and s + t·ld_d, results at y + t·ld_y): each weight block is unpacked once for
+    // several activation rows. Every (weight row, activation row) result has the bits matvec
+    // gives, so a row's result does not depend on n. NULL in sets without them.
+    void (*matmat_q8_0)(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                        const float *d, size_t ld_d, int blocks, float *y, size_t ld_y, int n);
+    void (*matmat_q4_1r)(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                         const float *d, const float *s, size_t ld_d, int blocks, float *y, size_t ld_y, int n);
 } graft_q16_kernels;
 
 enum { GRAFT_Q16_PORTABLE = 0, GRAFT_Q16_AVX2 = 1, GRAFT_Q16_AVX512_VNNI = 2, GRAFT_Q16_LEVELS = 3 };
