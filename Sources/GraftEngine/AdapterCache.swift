@@ -13,6 +13,7 @@ public final class AdapterCache: @unchecked Sendable {
         public var loads = 0
         public var hits = 0
         public var evictions = 0
+        public var unloads = 0
         public var entries = 0
         public var bytes = 0
         public var pinned = 0
@@ -71,6 +72,22 @@ public final class AdapterCache: @unchecked Sendable {
         pin(entry)
         evict()
         return (entry.adapter, source.reference.scale)
+    }
+
+    /// Drops the version a reference names from the cache: later requests load it again (or a
+    /// newer version), while requests that hold it finish on it; its memory goes with the last
+    /// of them. Returns false when it was not loaded.
+    @discardableResult
+    public func unload(_ text: String) throws -> Bool {
+        let source = try AdapterSource(text, registry: registry)
+        let (path, version) = try source.folder()
+        let key = try version?.files["adapter.safetensors"]
+            ?? ContentHash.sha256(path: (path as NSString).appendingPathComponent("adapter.safetensors"))
+        lock.lock()
+        defer { lock.unlock() }
+        guard entries.removeValue(forKey: key) != nil else { return false }
+        counters.unloads += 1
+        return true
     }
 
     /// Unpins an adapter from `acquire` (the engine calls it when a request ends).

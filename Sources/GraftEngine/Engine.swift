@@ -38,6 +38,9 @@ public struct EngineUsage: Sendable, Equatable {
     public var prefillSeconds = 0.0
     /// Seconds from the first generated token to the last.
     public var decodeSeconds = 0.0
+    /// Seconds between consecutive generated tokens (one fewer than the tokens), as the driver
+    /// emitted them.
+    public var interTokenSeconds: [Double] = []
 
     public init() {}
 }
@@ -320,6 +323,8 @@ public final class Engine: @unchecked Sendable {
     private func emit(_ s: Sequence, _ token: Int32) {
         let now = Date()
         if s.firstToken == nil { s.firstToken = now }
+        if let last = s.lastToken { s.gaps.append(now.timeIntervalSince(last)) }
+        s.lastToken = now
         s.tokens.append(token)
         s.generated += 1
         metrics.generatedTokens.add(1, ordering: .relaxed)
@@ -349,6 +354,7 @@ public final class Engine: @unchecked Sendable {
         usage.queueSeconds = (s.admitted ?? now).timeIntervalSince(s.submitted)
         usage.prefillSeconds = (s.firstToken ?? now).timeIntervalSince(s.admitted ?? now)
         usage.decodeSeconds = now.timeIntervalSince(s.firstToken ?? now)
+        usage.interTokenSeconds = s.gaps
         // Pins go before the end is announced, so a caller that saw the end sees them released.
         if let cache = adapters { for (adapter, _) in s.request.adapters { cache.release(adapter) } }
         s.continuation.yield(.finished(reason, usage))
@@ -382,6 +388,8 @@ final class Sequence {
     let submitted = Date()
     var admitted: Date?
     var firstToken: Date?
+    var lastToken: Date?
+    var gaps: [Double] = []
 
     init(id: Int, request: EngineRequest, capacity: Int, stops: Set<Int32>, continuation: AsyncStream<EngineEvent>.Continuation) {
         self.id = id

@@ -127,6 +127,15 @@ import Testing
             answers.append(try await Self.collect(engine, others + [probe] + others)[others.count].tokens)
             engine.stop()
         }
+        // Among 32 others, each with an adapter of its own.
+        let geometry = BaseGeometry(lm.model.config)
+        let many = try (0..<32).map { try ServedAdapter(label: "r\($0)", contentHash: "r\($0)", weights: AdapterServingTests.randomAdapter(seed: UInt64(50 + $0), geometry: geometry)) }
+        let crowd = many.enumerated().map { i, a in
+            EngineRequest(prompt: lm.encodePrompt(try! lm.chatPrompt(Self.prompts[i % Self.prompts.count])), adapters: [(a, 1)], maxTokens: 12)
+        }
+        let engine = try Engine(language: lm)
+        answers.append(try await Self.collect(engine, Array(crowd.prefix(16)) + [probe] + Array(crowd.suffix(16)))[16].tokens)
+        engine.stop()
         #expect(answers.allSatisfy { $0 == answers[0] }, "\(answers.map { lm.tokenizer.decode($0) })")
         #expect(answers[0].count >= 8, "\(answers[0].count) tokens")
     }
@@ -255,6 +264,15 @@ enum InterchangeDoRA {
         let other = try await EngineTests.collect(engine, [EngineRequest(prompt: prompts[16], adapters: [try cache.acquire("t@1")], maxTokens: 16)])
         #expect(other[0].tokens != results[16], "the two versions answer alike; the test cannot tell them apart")
         #expect(cache.stats.pinned == 0 && cache.stats.loads == 2)
+        // Unloading a version while a request holds it: the request finishes on it; the next load reads it again.
+        let (held, _) = try cache.acquire("t@2")
+        let (_, events) = try engine.submit(EngineRequest(prompt: prompts[0], adapters: [(held, 1)], maxTokens: 8))
+        #expect(try cache.unload("t@2") && !(try cache.unload("t@2")))
+        var finished = false
+        for await event in events { if case .finished(let reason, let usage) = event { finished = reason != .cancelled && usage.interTokenSeconds.count == usage.completionTokens - 1 } }
+        #expect(finished)
+        _ = try cache.acquire("t@2")
+        #expect(cache.stats.loads == 3 && cache.stats.unloads == 1)
     }
 
     @Test func cacheEvictsLeastRecentlyUsedUnpinnedEntries() throws {
