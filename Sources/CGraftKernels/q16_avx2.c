@@ -208,8 +208,114 @@ static float dot_q8_0(const uint8_t *w, const int16_t *qs, const float *d, int b
     return hsum(acc);
 }
 
+// Two activation rows per pass: each weight block is widened once for both. Every (weight row,
+// activation row) sum takes the instructions of rows_q4_1r / rows_q8_0 in their order, so its
+// bits are those of the single-row kernels whatever the batch.
+static inline __attribute__((always_inline)) void rows2_q4_1r(const uint8_t *w0, size_t row_bytes, int nr,
+                                                              const int16_t *q0, const int16_t *q1, const float *d0,
+                                                              const float *d1, const float *s0, const float *s1,
+                                                              int blocks, float *y0, float *y1) {
+    __m256 acc0[4], acc1[4], mins0[4], mins1[4];
+    for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = mins0[k] = mins1[k] = _mm256_setzero_ps();
+    for (int g = 0; g < blocks; g += 8) {
+        const int count = blocks - g < 8 ? blocks - g : 8;
+        float sc0[4][8] __attribute__((aligned(32))), sc1[4][8] __attribute__((aligned(32)));
+        const __m256i mask = lanes_below(count);
+        const __m256 dx0 = _mm256_maskload_ps(d0 + g, mask), sx0 = _mm256_maskload_ps(s0 + g, mask);
+        const __m256 dx1 = _mm256_maskload_ps(d1 + g, mask), sx1 = _mm256_maskload_ps(s1 + g, mask);
+        for (int k = 0; k < nr; k++) {
+            const uint8_t *row = w0 + (size_t)k * row_bytes;
+            const __m256 dw = halfs8(row + 2 * g, mask), mw = halfs8(row + 2 * blocks + 2 * g, mask);
+            _mm256_store_ps(sc0[k], _mm256_mul_ps(dw, dx0));
+            _mm256_store_ps(sc1[k], _mm256_mul_ps(dw, dx1));
+            mins0[k] = _mm256_fmadd_ps(mw, sx0, mins0[k]);
+            mins1[k] = _mm256_fmadd_ps(mw, sx1, mins1[k]);
+        }
+        for (int b = g; b < g + count; b++) {
+            const int at = lo_at(b, blocks), gap = hi_gap(b, blocks);
+            const __m256i xlo0 = _mm256_loadu_si256((const __m256i *)(q0 + at)), xhi0 = _mm256_loadu_si256((const __m256i *)(q0 + at + gap));
+            const __m256i xlo1 = _mm256_loadu_si256((const __m256i *)(q1 + at)), xhi1 = _mm256_loadu_si256((const __m256i *)(q1 + at + gap));
+            for (int k = 0; k < nr; k++) {
+                const __m256i words = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(w0 + (size_t)k * row_bytes + 4 * blocks + 16 * b)));
+                const __m256i lo = _mm256_and_si256(words, _mm256_set1_epi16(0x0F)), hi = _mm256_srli_epi16(words, 4);
+                const __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(lo, xlo0), _mm256_madd_epi16(hi, xhi0));
+                const __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(lo, xlo1), _mm256_madd_epi16(hi, xhi1));
+                acc0[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_broadcast_ss(&sc0[k][b - g]), acc0[k]);
+                acc1[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_broadcast_ss(&sc1[k][b - g]), acc1[k]);
+            }
+        }
+    }
+    store_rows(y0, reduce4(_mm256_add_ps(acc0[0], mins0[0]), _mm256_add_ps(acc0[1], mins0[1]),
+                           _mm256_add_ps(acc0[2], mins0[2]), _mm256_add_ps(acc0[3], mins0[3])), nr);
+    store_rows(y1, reduce4(_mm256_add_ps(acc1[0], mins1[0]), _mm256_add_ps(acc1[1], mins1[1]),
+                           _mm256_add_ps(acc1[2], mins1[2]), _mm256_add_ps(acc1[3], mins1[3])), nr);
+}
+
+static void matmat_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                         const float *d, const float *s, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
+    for (int t = 0; t < n; t += 2) {
+        if (n - t == 1) {
+            matvec_q4_1r(w, row_bytes, rows, qs + t * ld_qs, d + t * ld_d, s + t * ld_d, blocks, y + t * ld_y);
+            continue;
+        }
+        const int16_t *q0 = qs + t * ld_qs, *q1 = q0 + ld_qs;
+        const float *d0 = d + t * ld_d, *d1 = d0 + ld_d, *s0 = s + t * ld_d, *s1 = s0 + ld_d;
+        float *y0 = y + t * ld_y, *y1 = y0 + ld_y;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            const uint8_t *w0 = w + (size_t)r * row_bytes;
+            prefetch_next_rows(w0, row_bytes, r, rows);
+            rows2_q4_1r(w0, row_bytes, 4, q0, q1, d0, d1, s0, s1, blocks, y0 + r, y1 + r);
+        }
+        if (r < rows) rows2_q4_1r(w + (size_t)r * row_bytes, row_bytes, rows - r, q0, q1, d0, d1, s0, s1, blocks, y0 + r, y1 + r);
+    }
+}
+
+static inline __attribute__((always_inline)) void rows2_q8_0(const uint8_t *w0, size_t row_bytes, int nr,
+                                                             const int16_t *q0, const int16_t *q1, const float *d0,
+                                                             const float *d1, int blocks, float *y0, float *y1) {
+    __m256 acc0[4], acc1[4];
+    for (int k = 0; k < 4; k++) acc0[k] = acc1[k] = _mm256_setzero_ps();
+    for (int b = 0; b < blocks; b++) {
+        const __m256i xa0 = _mm256_loadu_si256((const __m256i *)(q0 + 32 * b)), xb0 = _mm256_loadu_si256((const __m256i *)(q0 + 32 * b + 16));
+        const __m256i xa1 = _mm256_loadu_si256((const __m256i *)(q1 + 32 * b)), xb1 = _mm256_loadu_si256((const __m256i *)(q1 + 32 * b + 16));
+        for (int k = 0; k < nr; k++) {
+            const uint8_t *blk = w0 + (size_t)k * row_bytes + 34 * b;
+            const __m256i wa = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 2)));
+            const __m256i wb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
+            const float dw = h2f(blk);
+            const __m256i p0 = _mm256_add_epi32(_mm256_madd_epi16(wa, xa0), _mm256_madd_epi16(wb, xb0));
+            const __m256i p1 = _mm256_add_epi32(_mm256_madd_epi16(wa, xa1), _mm256_madd_epi16(wb, xb1));
+            acc0[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(dw * d0[b]), acc0[k]);
+            acc1[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(dw * d1[b]), acc1[k]);
+        }
+    }
+    store_rows(y0, reduce4(acc0[0], acc0[1], acc0[2], acc0[3]), nr);
+    store_rows(y1, reduce4(acc1[0], acc1[1], acc1[2], acc1[3]), nr);
+}
+
+static void matmat_q8_0(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
+                        const float *d, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
+    for (int t = 0; t < n; t += 2) {
+        if (n - t == 1) {
+            matvec_q8_0(w, row_bytes, rows, qs + t * ld_qs, d + t * ld_d, blocks, y + t * ld_y);
+            continue;
+        }
+        const int16_t *q0 = qs + t * ld_qs, *q1 = q0 + ld_qs;
+        const float *d0 = d + t * ld_d, *d1 = d0 + ld_d;
+        float *y0 = y + t * ld_y, *y1 = y0 + ld_y;
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            const uint8_t *w0 = w + (size_t)r * row_bytes;
+            prefetch_next_rows(w0, row_bytes, r, rows);
+            rows2_q8_0(w0, row_bytes, 4, q0, q1, d0, d1, blocks, y0 + r, y1 + r);
+        }
+        if (r < rows) rows2_q8_0(w + (size_t)r * row_bytes, row_bytes, rows - r, q0, q1, d0, d1, blocks, y0 + r, y1 + r);
+    }
+}
+
 static const graft_q16_kernels avx2_set = {
-    "avx2", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r, NULL, NULL,
+    "avx2", dot_q4_1, dot_q4_0, dot_q8_0, matvec_q4_1, matvec_q8_0, matvec_q4_1r, matmat_q8_0, matmat_q4_1r,
 };
 const graft_q16_kernels *graft_q16_avx2_set(void) { return &avx2_set; }
 #else
