@@ -101,6 +101,10 @@ public final class Engine: @unchecked Sendable {
     public let adapters: AdapterCache?
 
     public init(language: LanguageModel, options: Options = Options(), adapters: AdapterCache? = nil) throws(EngineError) {
+        let block = KVBlockPool.bytesPerToken(language.model.config) * KVBlockPool.blockSize
+        guard options.kvBudgetBytes >= block, UInt64(options.kvBudgetBytes) <= ProcessInfo.processInfo.physicalMemory else {
+            throw .kvBudget(bytes: options.kvBudgetBytes, block: block, memory: ProcessInfo.processInfo.physicalMemory)
+        }
         self.language = language
         self.options = options
         self.adapters = adapters
@@ -147,7 +151,7 @@ public final class Engine: @unchecked Sendable {
            let dora = request.adapters.first(where: { $0.adapter.isDoRA && $0.scale != 0 }) {
             throw .adapter(dora.adapter.label, reason: "a DoRA adapter rescales the whole weight, so it cannot be combined with other adapters in one request")
         }
-        let need = min(c.contextLength, request.prompt.count + request.maxTokens)
+        let need = min(c.contextLength, request.prompt.count + min(request.maxTokens, c.contextLength))
         guard KVBlockPool.blocks(for: need) <= pool.blockCount else {
             throw .tooLargeForMemory(tokens: need, capacity: pool.blockCount * KVBlockPool.blockSize)
         }

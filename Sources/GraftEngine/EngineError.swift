@@ -7,6 +7,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
     case adapter(String, reason: String)
     case tooLargeForMemory(tokens: Int, capacity: Int)
     case stopped
+    case kvBudget(bytes: Int, block: Int, memory: UInt64)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
         case let .adapter(label, reason): "adapter '\(label)': \(reason)"
         case let .tooLargeForMemory(tokens, capacity): "max_tokens: the request needs \(tokens) tokens of KV cache, more than the engine's \(capacity)"
         case .stopped: "the engine has stopped"
+        case let .kvBudget(bytes, block, memory):
+            "kv budget: \(bytes) bytes must hold at least one block (\(block) bytes) and fit in this machine's \(memory) bytes of memory"
         }
     }
 }

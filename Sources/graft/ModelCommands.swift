@@ -53,7 +53,7 @@ struct Generate: ParsableCommand {
         guard temperature >= 0 else { throw ValidationError("--temperature must be ≥ 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard kvBudget >= 1 else { throw ValidationError("--kv-budget must be at least 1 MiB") }
+        guard kvBudget >= 1 && kvBudget <= 1 << 24 else { throw ValidationError("--kv-budget must be between 1 and 16777216 MiB") }
         guard tokenBudget >= 1 else { throw ValidationError("--token-budget must be at least 1") }
         guard kernels != .bfloat16 else { throw ValidationError("--kernels bfloat16 is for training; generation uses exact or fast") }
     }

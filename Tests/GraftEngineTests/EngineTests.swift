@@ -181,6 +181,15 @@ import Testing
             try engine.submit(EngineRequest(prompt: [Int32](repeating: 5, count: context)))
         }
         #expect(throws: EngineError.self) { try engine.submit(EngineRequest(prompt: [Int32](repeating: 5, count: 1000), maxTokens: 10_000)) }
+        // max_tokens of Int.max is capped by the context, not added to the prompt's length.
+        #expect(throws: EngineError.tooLargeForMemory(tokens: context, capacity: engine.kvBlocks.total * KVBlockPool.blockSize)) {
+            try engine.submit(EngineRequest(prompt: [1], maxTokens: Int.max))
+        }
+        var wrong = Engine.Options()
+        wrong.kvBudgetBytes = Int.max
+        #expect(throws: EngineError.self) { try Engine(language: lm, options: wrong) }
+        wrong.kvBudgetBytes = 10
+        #expect(throws: EngineError.self) { try Engine(language: lm, options: wrong) }
         let dora = try ServedAdapter(label: "d", contentHash: "d", weights: InterchangeDoRA.weights())
         let plain = try ServedAdapter(label: "p", contentHash: "p", weights: try Self.fixtureAdapter())
         #expect(throws: EngineError.adapter("d", reason: "a DoRA adapter rescales the whole weight, so it cannot be combined with other adapters in one request")) {
