@@ -24,10 +24,13 @@ public struct QuantizedActivations {
         codes.withUnsafeMutableBufferPointer { q in
             scales.withUnsafeMutableBufferPointer { d in
                 scaledSums.withUnsafeMutableBufferPointer { s in
-                    for t in 0..<rows {
-                        let blocks = cols / 32
-                        graft_quantize_q16(x + t * cols, Int32(cols), q.baseAddress! + t * cols, d.baseAddress! + t * blocks,
-                                           s.baseAddress! + t * blocks, nibbleOrder ? 1 : 0)
+                    let (qp, dp, sp) = (q.baseAddress!, d.baseAddress!, s.baseAddress!)
+                    let blocks = cols / 32
+                    // Rows are independent: a batch's rows split over the cores, each quantized as it is alone.
+                    parallelChunks(rows, grain: max(1, 16384 / max(cols, 1))) { range in
+                        for t in range {
+                            graft_quantize_q16(x + t * cols, Int32(cols), qp + t * cols, dp + t * blocks, sp + t * blocks, nibbleOrder ? 1 : 0)
+                        }
                     }
                 }
             }
