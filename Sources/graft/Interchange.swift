@@ -77,7 +77,7 @@ struct Merge: ParsableCommand {
         let base = try BaseIdentity(model: model)
         var parts: [AdapterMerge.Part] = []
         for ref in adapter {
-            let loaded = try AdapterSource(ref).load(model: model, force: force)
+            let loaded = try AdapterSource(ref).load(base: base, force: force)
             parts.append(.init(weights: loaded.weights, scale: loaded.scale, label: loaded.label))
         }
         let gguf = try GGUFFile(path: model)

@@ -18,13 +18,19 @@ extension AdapterSource {
     /// against the adapter's base hash (unless `force`) and supplies the sizes and template;
     /// without it they come from the adapter's manifest and registry version.
     public func load(model: String?, force: Bool = false) throws -> LoadedAdapter {
+        try load(base: model.map { try BaseIdentity(model: $0) }, force: force)
+    }
+
+    /// `load(model:)` with the base's identity already read (several adapters on one base read
+    /// and hash the base file once).
+    public func load(base given: BaseIdentity?, force: Bool = false) throws -> LoadedAdapter {
         let (path, version) = try folder()
         let directory = AdapterDirectory(path: path)
         let manifest = try directory.readManifest()
         let manifestPath = (path as NSString).appendingPathComponent("adapter.json")
         var base: BaseIdentity
-        if let model {
-            base = try BaseIdentity(model: model)
+        if let given {
+            base = given
             guard force || base.sha256 == manifest.baseSHA256 else {
                 throw FormatError.invalid(path: manifestPath, field: "base_sha256",
                                           reason: "the adapter was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on \(base.file) (sha256 \(base.sha256))")
