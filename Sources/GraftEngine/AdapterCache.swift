@@ -22,6 +22,8 @@ public final class AdapterCache: @unchecked Sendable {
     public let registry: Registry
     public let base: BaseIdentity
     public let limitBytes: Int
+    /// How loaded adapters are held (`ServedAdapter.Precision`).
+    public let precision: ServedAdapter.Precision
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
     private var clock = 0
@@ -34,8 +36,9 @@ public final class AdapterCache: @unchecked Sendable {
         init(_ adapter: ServedAdapter) { self.adapter = adapter }
     }
 
-    public init(registry: Registry, base: BaseIdentity, limitBytes: Int = 512 << 20) {
+    public init(registry: Registry, base: BaseIdentity, limitBytes: Int = 512 << 20, precision: ServedAdapter.Precision = .float32) {
         self.registry = registry
+        self.precision = precision
         self.base = base
         self.limitBytes = limitBytes
     }
@@ -61,7 +64,7 @@ public final class AdapterCache: @unchecked Sendable {
         guard force || manifest.baseSHA256 == base.sha256 else {
             throw EngineError.adapter(label, reason: "it was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on this model (sha256 \(base.sha256))")
         }
-        let adapter = try ServedAdapter(label: label, contentHash: key, weights: directory.readWeights(geometry: base.geometry))
+        let adapter = try ServedAdapter(label: label, contentHash: key, weights: directory.readWeights(geometry: base.geometry), precision: precision)
         lock.lock()
         defer { lock.unlock() }
         let entry = entries[key] ?? Entry(adapter)   // another caller may have loaded it meanwhile

@@ -75,7 +75,7 @@ final class BatchForward {
         } else {
             outputs = matrices.map { product($0, x, n: n) }
         }
-        for (t, y) in zip(targets, outputs) { addAdapters(block, t, x, y, rows: rows) }
+        addAdapters(block, targets, x, outputs, rows: rows)
         return outputs
     }
 
@@ -83,28 +83,62 @@ final class BatchForward {
         project(block, [target], x, rows: rows)[0]
     }
 
-    /// Each row's adapters' low-rank updates, added to that row of y: slot by slot (a row's
-    /// first adapter, then its second, …, so each row sums its adapters in its own order), and
-    /// within a slot one pass per distinct adapter over all the rows that use it. DoRA adapters
-    /// (alone in their request) then rescale their rows.
-    func addAdapters(_ block: Int, _ target: LoRATarget, _ x: Tensor, _ y: Tensor, rows: [StepRow]) {
-        let w = layers[block][target]!
+    /// Each row's adapters' low-rank updates, added to its rows of the outputs of `targets`:
+    /// slot by slot (a row's first adapter, then its second, …, so each row sums its adapters in
+    /// its own order). Within a slot the work is one item per (target, distinct adapter) over all
+    /// the rows that use it, so each adapter's matrices are read once a step (the SGMV idea);
+    /// the items write disjoint rows and are shared out over the cores one at a time, largest
+    /// first, so 16 rows with 16 adapters keep both cores busy. A large group is split by rows.
+    /// DoRA adapters (alone in their request) then rescale their rows.
+    /// Multiply-adds (rank·(in + out) per row, plus one read of the matrices) below which a
+    /// slot's adapter updates run on the driver thread alone.
+    static let inlineAdapterWork = 150_000
+
+    func addAdapters(_ block: Int, _ targets: [LoRATarget], _ x: Tensor, _ outputs: [Tensor], rows: [StepRow]) {
         let slots = rows.map(\.adapters.count).max() ?? 0
+        typealias Member = (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, factor: Float)
         for slot in 0..<slots {
-            var groups: [ObjectIdentifier: (adapter: ServedAdapter, rows: [(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, factor: Float)])] = [:]
+            var groups: [ObjectIdentifier: (adapter: ServedAdapter, rows: [Int])] = [:]
             var order: [ObjectIdentifier] = []
             for (i, row) in rows.enumerated() where row.adapters.count > slot && row.adapters[slot].scale != 0 {
-                let (adapter, scale) = row.adapters[slot]
-                let id = ObjectIdentifier(adapter)
-                if groups[id] == nil { order.append(id); groups[id] = (adapter, []) }
-                groups[id]!.rows.append((UnsafePointer(x.basePointer + i * w.cols), y.basePointer + i * w.rows, scale * adapter.scaling))
+                let id = ObjectIdentifier(row.adapters[slot].adapter)
+                if groups[id] == nil { order.append(id); groups[id] = (row.adapters[slot].adapter, []) }
+                groups[id]!.rows.append(i)
             }
-            for id in order {
-                let (adapter, members) = groups[id]!
-                adapter.add(block: block, target: target, rows: members, inputs: w.cols, outputs: w.rows)
-                guard adapter.isDoRA else { continue }
+            guard !order.isEmpty else { continue }
+            var items: [(target: Int, adapter: ServedAdapter, rows: ArraySlice<Int>, cost: Int)] = []
+            for (t, target) in targets.enumerated() {
+                let w = layers[block][target]!
+                for id in order {
+                    let (adapter, members) = groups[id]!
+                    let weights = adapter.rank * (w.rows + w.cols)
+                    // Rows beyond the first few are split off when the group alone is most of the work.
+                    let parts = members.count >= 4 && order.count * targets.count < 2 * Parallelism.workers ? Parallelism.workers : 1
+                    let per = (members.count + parts - 1) / parts
+                    for lo in stride(from: 0, to: members.count, by: per) {
+                        let part = members[lo..<min(members.count, lo + per)]
+                        items.append((t, adapter, part, weights * (1 + part.count)))
+                    }
+                }
+            }
+            items.sort { $0.cost > $1.cost }
+            // A few microseconds of work (one row, a small rank) is not worth a hand-off.
+            let total = items.reduce(0) { $0 + $1.cost }
+            let inline = total < Self.inlineAdapterWork
+            func each(_ body: (Int) -> Void) {
+                if inline { for k in items.indices { body(k) } } else { parallelItems(items.count, body) }
+            }
+            each { k in
+                let item = items[k]
+                let (target, y) = (targets[item.target], outputs[item.target])
+                let w = layers[block][target]!
+                let members: [Member] = item.rows.map { i in
+                    (UnsafePointer(x.basePointer + i * w.cols), y.basePointer + i * w.rows, rows[i].adapters[slot].scale * item.adapter.scaling)
+                }
+                item.adapter.add(block: block, target: target, rows: members, inputs: w.cols, outputs: w.rows)
+                guard item.adapter.isDoRA else { return }
                 for member in members {
-                    guard let ratio = adapter.doraRatio(block: block, target: target, factor: member.factor, base: w) else { continue }
+                    guard let ratio = item.adapter.doraRatio(block: block, target: target, factor: member.factor, base: w) else { continue }
                     for o in 0..<w.rows { member.y[o] *= ratio[o] }
                 }
             }

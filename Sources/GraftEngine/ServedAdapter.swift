@@ -5,7 +5,7 @@ import GraftModel
 import GraftQuant
 
 /// An adapter held by the engine for serving: per (block, target) its A `[r, in]` and B
-/// `[out, r]` as flat Float32 rows, and its scaling. Rows of a batch that use it get
+/// `[out, r]` as flat rows (Float32, or bfloat16 to halve what a step reads), and its scaling. Rows of a batch that use it get
 /// `y += scale·scaling·B(A x)` computed row by row in a fixed order, so a row's result never
 /// depends on the other rows (batch invariance), for any rank and without padding. A DoRA
 /// adapter then rescales the row by m/‖W + scale·scaling·BA‖ (its norms computed once per scale
@@ -17,9 +17,21 @@ public final class ServedAdapter: @unchecked Sendable {
     public let contentHash: String
     public let rank: Int
     public let scaling: Float
-    let a: [AdapterWeights.Key: [Float]]
+    /// How A and B are held in memory.
+    public let precision: Precision
+    let a: [AdapterWeights.Key: LowRankRows]
     /// Bᵀ `[r, out]`, so the update is r contiguous axpys.
-    let bT: [AdapterWeights.Key: [Float]]
+    let bT: [AdapterWeights.Key: LowRankRows]
+
+    /// How A and B are held while served.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// As trained: the updates match `TextGeneration`'s LoRA layers bit for bit.
+        case float32
+        /// Rounded to bfloat16 (as PEFT and vLLM usually serve adapters), computed in Float32:
+        /// half the bytes, which is most of a step's adapter cost when a batch mixes many
+        /// adapters. Every row of a request still sees the same rounded weights, alone or batched.
+        case bfloat16
+    }
 
     /// DoRA magnitudes `[out]` by (block, target); empty for plain LoRA.
     let magnitude: [AdapterWeights.Key: [Float]]
@@ -30,48 +42,42 @@ public final class ServedAdapter: @unchecked Sendable {
     /// Bytes of its weights in memory.
     public let bytes: Int
 
-    public init(label: String, contentHash: String, weights: AdapterWeights) throws(EngineError) {
+    public init(label: String, contentHash: String, weights: AdapterWeights, precision: Precision = .float32) throws(EngineError) {
         self.label = label
         self.contentHash = contentHash
+        self.precision = precision
         rank = weights.lora.rank
         scaling = weights.lora.scaling
-        var a: [AdapterWeights.Key: [Float]] = [:], b: [AdapterWeights.Key: [Float]] = [:], m: [AdapterWeights.Key: [Float]] = [:]
+        var a: [AdapterWeights.Key: LowRankRows] = [:], b: [AdapterWeights.Key: LowRankRows] = [:], m: [AdapterWeights.Key: [Float]] = [:]
         var bytes = 0
         for (key, layer) in weights.layers {
             if let magnitude = layer.magnitude {
                 m[key] = magnitude.toArray()
                 bytes += magnitude.count * 4
             }
-            a[key] = layer.a.toArray()
-            b[key] = layer.b.transposed(0, 1).contiguous().toArray()
-            bytes += (layer.a.count + layer.b.count) * 4
+            a[key] = LowRankRows(layer.a.toArray(), precision)
+            b[key] = LowRankRows(layer.b.transposed(0, 1).contiguous().toArray(), precision)
+            bytes += a[key]!.bytes + b[key]!.bytes
         }
         (self.a, self.bT, self.magnitude, self.bytes) = (a, b, m, bytes)
     }
 
-    /// y_j[out] += factor_j·B·(A·x_j) for several rows that use this adapter on (block, target):
-    /// A's and B's rows are read once for all of them (the SGMV idea), and each row gets exactly
-    /// the operations it would get alone: u_k = A_k·x_j, then y_j += (factor_j·u_k)·Bᵀ_k for k in
-    /// order. Rows are split over the cores.
+    /// y_j[out] += factor_j·B·(A·x_j) for several rows that use this adapter on (block, target),
+    /// on the calling thread: A's and B's rows are read once for all of them (the SGMV idea),
+    /// and each row gets exactly the operations it would get alone: u_k = A_k·x_j, then
+    /// y_j += (factor_j·u_k)·Bᵀ_k for k in order.
     func add(block: Int, target: LoRATarget, rows: [(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, factor: Float)],
              inputs: Int, outputs: Int) {
         let key = AdapterWeights.Key(block: block, target: target)
-        guard let a = a[key], let bT = bT[key] else { return }
+        guard let a = a[key], let bT = bT[key], !rows.isEmpty else { return }
         let r = rank
-        a.withUnsafeBufferPointer { pa in
-            bT.withUnsafeBufferPointer { pb in
-                let (pa, pb) = (pa.baseAddress!, pb.baseAddress!)
-                parallelChunks(rows.count, grain: max(1, 65536 / max(1, r * (inputs + outputs)))) { range in
-                    let u = UnsafeMutablePointer<Float>.allocate(capacity: r * range.count)
-                    defer { u.deallocate() }
-                    for k in 0..<r {
-                        for (i, j) in range.enumerated() { u[i * r + k] = Kernels.dot(pa + k * inputs, rows[j].x, inputs) }
-                    }
-                    for k in 0..<r {
-                        for (i, j) in range.enumerated() { Kernels.axpy(rows[j].factor * u[i * r + k], pb + k * outputs, rows[j].y, outputs) }
-                    }
-                }
-            }
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: r * rows.count)
+        defer { u.deallocate() }
+        for k in 0..<r {
+            for j in rows.indices { u[j * r + k] = a.dot(row: k, length: inputs, rows[j].x) }
+        }
+        for k in 0..<r {
+            for j in rows.indices { bT.axpy(rows[j].factor * u[j * r + k], row: k, length: outputs, rows[j].y) }
         }
     }
 
@@ -79,7 +85,7 @@ public final class ServedAdapter: @unchecked Sendable {
     /// computed from the base's dequantized rows the first time it is asked for.
     func doraRatio(block: Int, target: LoRATarget, factor: Float, base: QuantizedMatrix) -> [Float]? {
         let key = AdapterWeights.Key(block: block, target: target)
-        guard let m = magnitude[key], let a = a[key], let bT = bT[key] else { return nil }
+        guard let m = magnitude[key], let a = a[key]?.floats, let bT = bT[key]?.floats else { return nil }
         normsLock.lock()
         defer { normsLock.unlock() }
         if let cached = ratios[factor.bitPattern]?[key] { return cached }
@@ -99,5 +105,49 @@ public final class ServedAdapter: @unchecked Sendable {
         }
         ratios[factor.bitPattern, default: [:]][key] = ratio
         return ratio
+    }
+}
+
+/// One low-rank matrix's rows, flat, in the precision the adapter is served in.
+enum LowRankRows: Sendable {
+    case float32([Float])
+    case bfloat16([UInt16])
+
+    init(_ values: [Float], _ precision: ServedAdapter.Precision) {
+        switch precision {
+        case .float32: self = .float32(values)
+        case .bfloat16: self = .bfloat16(values.map(Kernels.bfloat16Bits))
+        }
+    }
+
+    var bytes: Int {
+        switch self {
+        case .float32(let v): v.count * 4
+        case .bfloat16(let v): v.count * 2
+        }
+    }
+
+    /// The values as Float32 (exact).
+    var floats: [Float] {
+        switch self {
+        case .float32(let v): v
+        case .bfloat16(let v): v.map(Kernels.float(bfloat16:))
+        }
+    }
+
+    /// Σ row_k[i]·x[i] over a row of `length`.
+    func dot(row k: Int, length: Int, _ x: UnsafePointer<Float>) -> Float {
+        switch self {
+        case .float32(let v): v.withUnsafeBufferPointer { Kernels.dot($0.baseAddress! + k * length, x, length) }
+        case .bfloat16(let v): v.withUnsafeBufferPointer { BFloat16RowKernels.dot($0.baseAddress! + k * length, x, length) }
+        }
+    }
+
+    /// y[i] += alpha·row_k[i] over a row of `length`.
+    func axpy(_ alpha: Float, row k: Int, length: Int, _ y: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .float32(let v): v.withUnsafeBufferPointer { Kernels.axpy(alpha, $0.baseAddress! + k * length, y, length) }
+        case .bfloat16(let v): v.withUnsafeBufferPointer { BFloat16RowKernels.axpy(alpha, $0.baseAddress! + k * length, y, length) }
+        }
     }
 }

@@ -34,7 +34,7 @@ for suite in suites {
             exit(1)
         }
     case "engine":
-        do { try EngineBench.run() } catch {
+        do { try EngineBench.run(repeats: max(2, repeats / 5)) } catch {
             FileHandle.standardError.write(Data("graft-bench: engine: \(error) (run `make model` first)\n".utf8))
             exit(1)
         }

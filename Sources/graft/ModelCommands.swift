@@ -21,6 +21,7 @@ struct Tokenize: ParsableCommand {
 }
 
 extension KernelMode: ExpressibleByArgument {}
+extension ServedAdapter.Precision: ExpressibleByArgument {}
 
 /// `graft generate`: streams only the generated text to stdout; timings go to stderr.
 /// `graft generate --model M (--prompt P [--chat] | --prompts FILE [--concurrency N]) [--adapter REF]`:
@@ -45,6 +46,8 @@ struct Generate: ParsableCommand {
     @Option(help: "An adapter: NAME[@VERSION|@TAG][:SCALE] from the registry, or a folder (from `graft train`).") var adapter: String?
     @Option(help: "MiB of KV cache for the engine.") var kvBudget = 256
     @Option(help: "Tokens per engine step (decode rows and prompt chunks).") var tokenBudget = 128
+    @Option(help: "How served adapters hold A and B: float32 | bfloat16 (default: float32 with --kernels exact, else bfloat16).")
+    var adapterPrecision: ServedAdapter.Precision?
     @Flag(help: "Apply the adapter even if it was trained on another base.") var force = false
 
     func validate() throws {
@@ -76,7 +79,8 @@ struct Generate: ParsableCommand {
         options.kernels = kernels
         options.kvBudgetBytes = kvBudget << 20
         options.tokenBudget = tokenBudget
-        let cache = AdapterCache(registry: Registry(root: Registry.defaultRoot()), base: try BaseIdentity(language: lm, path: model))
+        let cache = AdapterCache(registry: Registry(root: Registry.defaultRoot()), base: try BaseIdentity(language: lm, path: model),
+                                 precision: adapterPrecision ?? (kernels == .exact ? .float32 : .bfloat16))
         let engine = try Engine(language: lm, options: options, adapters: cache)
         defer { engine.stop() }
         if let prompts {

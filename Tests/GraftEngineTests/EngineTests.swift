@@ -127,17 +127,25 @@ import Testing
             answers.append(try await Self.collect(engine, others + [probe] + others)[others.count].tokens)
             engine.stop()
         }
-        // Among 32 others, each with an adapter of its own.
+        // Among 32 others, each with an adapter of its own, half of them served in bfloat16; a
+        // second probe on one of those bfloat16 adapters, alone and in the crowd.
         let geometry = BaseGeometry(lm.model.config)
-        let many = try (0..<32).map { try ServedAdapter(label: "r\($0)", contentHash: "r\($0)", weights: AdapterServingTests.randomAdapter(seed: UInt64(50 + $0), geometry: geometry)) }
+        let many = try (0..<32).map {
+            try ServedAdapter(label: "r\($0)", contentHash: "r\($0)", weights: AdapterServingTests.randomAdapter(seed: UInt64(50 + $0), geometry: geometry),
+                              precision: $0 % 2 == 0 ? .float32 : .bfloat16)
+        }
         let crowd = many.enumerated().map { i, a in
             EngineRequest(prompt: lm.encodePrompt(try! lm.chatPrompt(Self.prompts[i % Self.prompts.count])), adapters: [(a, 1)], maxTokens: 12)
         }
+        let halfProbe = EngineRequest(prompt: probe.prompt, adapters: [(many[1], 0.8)], sampling: sampled, maxTokens: 24)
         let engine = try Engine(language: lm)
-        answers.append(try await Self.collect(engine, Array(crowd.prefix(16)) + [probe] + Array(crowd.suffix(16)))[16].tokens)
+        let halfAlone = try await Self.collect(engine, [halfProbe])[0].tokens
+        let mixed = try await Self.collect(engine, Array(crowd.prefix(16)) + [probe, halfProbe] + Array(crowd.suffix(16)))
+        answers.append(mixed[16].tokens)
         engine.stop()
         #expect(answers.allSatisfy { $0 == answers[0] }, "\(answers.map { lm.tokenizer.decode($0) })")
         #expect(answers[0].count >= 8, "\(answers[0].count) tokens")
+        #expect(mixed[17].tokens == halfAlone && halfAlone.count >= 8, "\(lm.tokenizer.decode(mixed[17].tokens)) vs \(lm.tokenizer.decode(halfAlone))")
     }
 
     @Test func cancellationReturnsEveryBlock() async throws {

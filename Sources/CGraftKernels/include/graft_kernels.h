@@ -64,6 +64,11 @@ typedef struct graft_q16_kernels {
 
 enum { GRAFT_Q16_PORTABLE = 0, GRAFT_Q16_AVX2 = 1, GRAFT_Q16_AVX512_VNNI = 2, GRAFT_Q16_LEVELS = 3 };
 
+// Σ a[i]·x[i] and y[i] += alpha·a[i] for a row of bfloat16 values (the top half of a Float32),
+// computed in Float32 with the widest vectors of the build's target (a fixed order per build).
+float graft_dot_bf16(const uint16_t *a, const float *x, int n);
+void graft_axpy_bf16(float alpha, const uint16_t *a, float *y, int n);
+
 // The set of one level, or NULL when this build did not compile it or this CPU cannot run it.
 const graft_q16_kernels *graft_q16_kernels_for(int level);
 

@@ -25,6 +25,17 @@ public func parallelChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<In
     }
 }
 
+/// `body(i)` for every i in 0..<count, each item claimed by whichever core is free next: for a
+/// few items of unequal cost (one per adapter in a batch, say), where fixed ranges would leave
+/// one core waiting on the other.
+public func parallelItems(_ count: Int, _ body: (Int) -> Void) {
+    if count < 2 || Parallelism.workers < 2 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    WorkerPool.shared.run(count, body)
+}
+
 /// How many threads the Swift kernels use (BLAS products too: `BLAS.sgemm` splits them over the pool).
 public enum Parallelism {
     nonisolated(unsafe) public static var workers: Int = {
