@@ -69,21 +69,26 @@ import Testing
 
 /// Products of several activation rows at once (the engine's batches) give every row the bits
 /// it gets alone, in every kernel set this CPU runs: a request's tokens cannot depend on its batch.
+/// 250 rows of 1,536 columns in one call cross the kernels' weight tiles (about 100 Q4_1 rows,
+/// 60 Q8_0 rows); n covers groups of four with remainders of one to three, and sixteen.
 @Suite struct BatchInvariantProductTests {
     @Test(arguments: [GGMLType.q4_1, .q8_0])
     func rowsAtOnceEqualRowsAlone(_ type: GGMLType) {
         var g = RandomGenerator(seed: 77)
-        let (rows, cols) = (70, 576)
+        let (rows, cols) = (250, 1536)
         var bytes: [UInt8] = []
         for _ in 0..<rows { bytes += Quantize.row(type, (0..<cols).map { _ in g.nextUniform() - 0.5 }) }
         let plain = QuantizedMatrix(type: type, rows: rows, cols: cols, bytes: bytes)
         for matrix in [plain, plain.repackedForDecoding()] {
             for set in IntegerKernels.available {
-                for n in [2, 3, 5, 9] {
+                for n in [2, 3, 5, 6, 7, 9, 16] {
                     let x = (0..<(n * cols)).map { _ in g.nextUniform() * 2 - 1 }
                     var together = [Float](repeating: 0, count: n * rows)
                     x.withUnsafeBufferPointer { xp in
-                        together.withUnsafeMutableBufferPointer { matrix.multiplyFewQuantized(xp.baseAddress!, n: n, into: $0.baseAddress!, kernels: set) }
+                        let xq = QuantizedActivations(xp.baseAddress!, rows: n, cols: cols, nibbleOrder: type != .q8_0)
+                        together.withUnsafeMutableBufferPointer {
+                            matrix.multiplyFewQuantized(xq, rows: 0..<rows, into: $0.baseAddress!, kernels: set, parallel: false)
+                        }
                     }
                     for t in 0..<n {
                         var alone = [Float](repeating: 0, count: rows)
