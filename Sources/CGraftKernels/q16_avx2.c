@@ -8,6 +8,7 @@
 // the block's scale d_w·d_x in one FMA into a float accumulator per row. Activation codes in
 // nibble order put a block's elements 0…15 and 16…31 each in 16 consecutive words.
 #include "graft_kernels.h"
+#include "weight_tiles.h"
 #include <stddef.h>
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -314,32 +315,14 @@ static void matmat_q8_0_tile(const uint8_t *w, size_t row_bytes, int rows, const
     }
 }
 
-// The multi-row products over tiles of weight rows small enough to stay in the core's L2 while
-// every activation row passes over them: a weight matrix is read from memory once a call, not
-// once per group of activation rows (the 30 MB output head at 16 rows read it four times and
-// ran at 46 GMAC/s). Each (weight row, activation row) sum is computed as before, so the bits
-// do not change.
-#define WEIGHT_TILE_BYTES (96 * 1024)
-
-static inline int tile_rows(size_t row_bytes) {
-    const size_t t = WEIGHT_TILE_BYTES / row_bytes;
-    return t < 4 ? 4 : (int)(t & ~(size_t)3);
-}
-
 static void matmat_q8_0(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
                         const float *d, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
-    const int tile = tile_rows(row_bytes);
-    for (int r = 0; r < rows; r += tile)
-        matmat_q8_0_tile(w + (size_t)r * row_bytes, row_bytes, rows - r < tile ? rows - r : tile, qs, ld_qs, d, ld_d, blocks,
-                         y + r, ld_y, n);
+    graft_tiled_q8_0(matmat_q8_0_tile, w, row_bytes, rows, qs, ld_qs, d, ld_d, blocks, y, ld_y, n);
 }
 
 static void matmat_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
                          const float *d, const float *s, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
-    const int tile = tile_rows(row_bytes);
-    for (int r = 0; r < rows; r += tile)
-        matmat_q4_1r_tile(w + (size_t)r * row_bytes, row_bytes, rows - r < tile ? rows - r : tile, qs, ld_qs, d, s, ld_d,
-                          blocks, y + r, ld_y, n);
+    graft_tiled_q4_1r(matmat_q4_1r_tile, w, row_bytes, rows, qs, ld_qs, d, s, ld_d, blocks, y, ld_y, n);
 }
 
 static const graft_q16_kernels avx2_set = {

@@ -1,6 +1,7 @@
 // The AVX-512 VNNI set of the integer decode kernels: 512-bit vpdpwssd over pairs of blocks, four
 // rows at a time. Compiled where the build's target has AVX-512 F/BW/VNNI.
 #include "graft_kernels.h"
+#include "weight_tiles.h"
 #include <stddef.h>
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__) && defined(__F16C__)
 #include <immintrin.h>
@@ -369,32 +370,14 @@ static void matmat_q4_1r_tile(const uint8_t *w, size_t row_bytes, int rows, cons
     }
 }
 
-// The multi-row products over tiles of weight rows small enough to stay in the core's L2 while
-// every activation row passes over them: a weight matrix is read from memory once a call, not
-// once per group of activation rows (the 30 MB output head at 16 rows read it four times and
-// ran at 46 GMAC/s). Each (weight row, activation row) sum is computed as before, so the bits
-// do not change.
-#define WEIGHT_TILE_BYTES (96 * 1024)
-
-static inline int tile_rows(size_t row_bytes) {
-    const size_t t = WEIGHT_TILE_BYTES / row_bytes;
-    return t < 4 ? 4 : (int)(t & ~(size_t)3);
-}
-
 static void matmat_q8_0(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
                         const float *d, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
-    const int tile = tile_rows(row_bytes);
-    for (int r = 0; r < rows; r += tile)
-        matmat_q8_0_tile(w + (size_t)r * row_bytes, row_bytes, rows - r < tile ? rows - r : tile, qs, ld_qs, d, ld_d, blocks,
-                         y + r, ld_y, n);
+    graft_tiled_q8_0(matmat_q8_0_tile, w, row_bytes, rows, qs, ld_qs, d, ld_d, blocks, y, ld_y, n);
 }
 
 static void matmat_q4_1r(const uint8_t *w, size_t row_bytes, int rows, const int16_t *qs, size_t ld_qs,
                          const float *d, const float *s, size_t ld_d, int blocks, float *y, size_t ld_y, int n) {
-    const int tile = tile_rows(row_bytes);
-    for (int r = 0; r < rows; r += tile)
-        matmat_q4_1r_tile(w + (size_t)r * row_bytes, row_bytes, rows - r < tile ? rows - r : tile, qs, ld_qs, d, s, ld_d,
-                          blocks, y + r, ld_y, n);
+    graft_tiled_q4_1r(matmat_q4_1r_tile, w, row_bytes, rows, qs, ld_qs, d, s, ld_d, blocks, y, ld_y, n);
 }
 
 static const graft_q16_kernels vnni_set = {
