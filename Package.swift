@@ -23,10 +23,15 @@ let package = Package(
         .library(name: "GraftTrain", targets: ["GraftTrain"]),
         .library(name: "GraftAdapters", targets: ["GraftAdapters"]),
         .library(name: "GraftEngine", targets: ["GraftEngine"]),
+        .library(name: "GraftServe", targets: ["GraftServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(
@@ -80,10 +85,19 @@ let package = Package(
         // updates are SIMD16 code too (without the flag, addProduct became calls to libm's fmaf).
         .target(name: "GraftEngine", dependencies: ["GraftTensor", "GraftQuant", "GraftFormats", "GraftModel", "GraftAdapters"],
                 swiftSettings: [.unsafeFlags(["-Xcc", march])]),
+        // The OpenAI-compatible HTTP server over the engine: routes, SSE, rollout, Prometheus
+        // metrics, audit log, draining on SIGTERM.
+        .target(name: "GraftServe", dependencies: [
+            "GraftEngine", "GraftModel", "GraftFormats", "GraftAdapters", "CLibCrypto",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine", "GraftServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,6 +115,7 @@ let package = Package(
         .testTarget(name: "GraftDataTests", dependencies: ["GraftTestSupport", "GraftData", "GraftFormats", "GraftTensor"]),
         .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftTestSupport", "GraftAdapters", "GraftModel", "GraftFormats", "GraftTensor", "GraftQuant"]),
         .testTarget(name: "GraftEngineTests", dependencies: ["GraftTestSupport", "GraftEngine", "GraftAdapters", "GraftModel", "GraftTensor", "GraftFormats"]),
+        .testTarget(name: "GraftServeTests", dependencies: ["GraftTestSupport", "GraftServe", "GraftEngine", "GraftModel", "GraftFormats"]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTestSupport", "GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]
 )

@@ -46,6 +46,21 @@ public final class AdapterCache: @unchecked Sendable {
     /// The adapter a reference names (`sql`, `sql@3`, `sql@prod:0.5`, a folder) and its scale,
     /// pinned until `release`. A bare name resolves to the newest version at this moment.
     public func acquire(_ text: String, force: Bool = false) throws -> (adapter: ServedAdapter, scale: Float) {
+        let acquired = try acquireVersion(text, force: force)
+        return (acquired.adapter, acquired.scale)
+    }
+
+    /// What `acquire` gives, with the version the reference resolved to at this moment
+    /// (`sql@4` for `sql`; the folder's path for a folder): what a server names in its answer.
+    public struct Acquired: @unchecked Sendable {
+        public var adapter: ServedAdapter
+        public var scale: Float
+        public var reference: String
+        public var name: String?
+        public var version: Int?
+    }
+
+    public func acquireVersion(_ text: String, force: Bool = false) throws -> Acquired {
         let source = try AdapterSource(text, registry: registry)
         let (path, version) = try source.folder()
         let weightsPath = (path as NSString).appendingPathComponent("adapter.safetensors")
@@ -56,7 +71,7 @@ public final class AdapterCache: @unchecked Sendable {
             pin(entry)
             counters.hits += 1
             lock.unlock()
-            return (entry.adapter, source.reference.scale)
+            return Acquired(adapter: entry.adapter, scale: source.reference.scale, reference: label, name: version?.name, version: version?.version)
         }
         lock.unlock()
         let directory = AdapterDirectory(path: path)
@@ -74,7 +89,14 @@ public final class AdapterCache: @unchecked Sendable {
         }
         pin(entry)
         evict()
-        return (entry.adapter, source.reference.scale)
+        return Acquired(adapter: entry.adapter, scale: source.reference.scale, reference: label, name: version?.name, version: version?.version)
+    }
+
+    /// The adapters in memory now: label of their first load, content hash, bytes and pins.
+    public var loaded: [(label: String, contentHash: String, bytes: Int, pins: Int)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return entries.values.map { ($0.adapter.label, $0.adapter.contentHash, $0.adapter.bytes, $0.pins) }.sorted { $0.label < $1.label }
     }
 
     /// Drops the version a reference names from the cache: later requests load it again (or a
