@@ -25,7 +25,7 @@ BIN         := $(SCRATCH)/release
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test test-portable run bench peers fuzz interop fixtures model clean
+.PHONY: all deps build test test-portable test-server run bench peers fuzz interop fixtures model clean
 
 all: build
 
@@ -45,6 +45,12 @@ model:
 test: deps model
 	$(SWIFT) build $(TESTFLAGS) --build-tests
 	$(SWIFT) test $(TESTFLAGS) --skip-build
+
+## test-server: `graft serve` on loopback checked with the openai client, curl, raw sockets and
+## schemathesis (Scripts/test_server.py); QUICK=1 sends fewer rollout requests and fuzz examples
+test-server: deps model
+	$(SWIFT) build $(TESTFLAGS) --product graft
+	$$(Scripts/serve-env.sh) Scripts/test_server.py --graft $(TESTSCRATCH)/release/graft --model $(MODEL) $(if $(QUICK),--quick)
 
 ## test-portable: the whole suite built for x86-64-v3 (what .ci/run adds to `make test`)
 test-portable:

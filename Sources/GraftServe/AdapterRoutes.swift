@@ -56,7 +56,7 @@ extension GraftServer {
 
     static func rolloutObject(_ r: Rollout) -> [String: Any] {
         var versions: [String: Any] = [:]
-        for (v, share) in r.shares { versions[String(v)] = (share * 1000).rounded() / 10 }
+        for v in r.members { versions[String(v)] = ((r.shares.first { $0.version == v }?.share ?? 0) * 1000).rounded() / 10 }
         return ["versions": versions]
     }
 
@@ -85,12 +85,12 @@ extension GraftServer {
     func settleRollout(_ name: String, _ request: Request, promote: Bool) async throws -> Response {
         guard let r = router.rollout(name) else { throw APIError.modelNotFound(name, reason: "no rollout is set for it") }
         let data = try await collect(request.body)
-        var chosen = promote ? r.weights.keys.max()! : r.weights.keys.min()!
+        var chosen = promote ? r.members.max()! : r.members.min()!
         if !data.isEmpty, let v = try RequestFields(data).int("version", in: 1...Int.max) {
-            guard r.weights[v] != nil else { throw APIError.invalid("version", "version \(v) is not part of the rollout of '\(name)'") }
+            guard r.members.contains(v) else { throw APIError.invalid("version", "version \(v) is not part of the rollout of '\(name)'") }
             chosen = v
         }
-        let settled = Rollout.only(chosen)
+        let settled = r.settled(on: chosen)
         try router.setRollout(name, settled)
         return Self.json(["model": name].merging(Self.rolloutObject(settled)) { a, _ in a })
     }

@@ -69,8 +69,11 @@ extension GraftServer {
         let route = kind == .chat ? "/v1/chat/completions" : "/v1/completions"
         var streaming = false
         defer { if !streaming { inFlight.withLock { _ = $0.removeValue(forKey: number) } } }
-        do {
-            let response = try await request.body.consumeWithInboundCloseHandler { body in
+        // Watching for the client's hang-up consumes the connection: Hummingbird closes it after
+        // this response, so every answer says `Connection: close` and clients open a new one
+        // instead of reusing one that is about to close.
+        var response = try await request.body.consumeWithInboundCloseHandler { body in
+            do {
                 let data = try await self.collect(body)
                 let parsed = try GenerationRequest(kind, body: data, maxTokensLimit: self.options.maxTokensLimit)
                 let (submitted, events) = try self.submit(parsed, g)
@@ -81,14 +84,15 @@ extension GraftServer {
                     return self.streamResponse(parsed, g, events, number: number, route: route)
                 }
                 return try await self.wholeResponse(parsed, g, events, route: route)
-            } onInboundClosed: { [engine] in
-                if let id = g.clientGone() { engine.cancel(id) }
+            } catch let error as APIError {
+                self.finishRecord(g, route: route, status: Int(error.status.code), error: error.message)
+                return error.response()
             }
-            return response
-        } catch let error as APIError {
-            finishRecord(g, route: route, status: Int(error.status.code), error: error.message)
-            throw error
+        } onInboundClosed: { [engine] in
+            if let id = g.clientGone() { engine.cancel(id) }
         }
+        response.headers[.connection] = "close"
+        return response
     }
 
     /// Resolves the model and adapters, renders and tokenizes the prompt, applies the queue

@@ -80,8 +80,8 @@ struct GenerationRequest: Sendable {
         for (i, item) in items.enumerated() {
             let param = "messages[\(i)]"
             guard case .object(let o) = item else { throw .invalid(param, "'\(param)' must be an object, found \(item.kind)") }
-            let m = RequestFields(object: o)
-            guard let role = try m.string("role") else { throw .invalid("\(param).role", "'\(param).role' is required") }
+            let m = RequestFields(object: o, prefix: param)
+            guard let role = try m.string("role") else { throw .invalid(m.name("role"), "'\(m.name("role"))' is required") }
             guard ["system", "developer", "user", "assistant", "tool"].contains(role) else {
                 throw .invalid("\(param).role", "'\(param).role' must be system, developer, user, assistant or tool, found '\(role)'")
             }
@@ -133,7 +133,7 @@ struct GenerationRequest: Sendable {
         for (i, item) in items.enumerated() {
             let param = "adapters[\(i)]"
             guard case .object(let o) = item else { throw .invalid(param, "'\(param)' must be an object, found \(item.kind)") }
-            let a = RequestFields(object: o)
+            let a = RequestFields(object: o, prefix: param)
             let model = try a.string("model")
             guard let model else { throw .invalid("\(param).model", "'\(param).model' is required") }
             let scale = try a.number("scale", in: -16...16) ?? 1

@@ -61,7 +61,7 @@ public enum OpenAPIDocument {
           "type": "object",
           "required": ["model", "messages"],
           "properties": {
-            "model": {"type": "string"},
+            "model": {"type": "string", "example": "sql"},
             "messages": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["role", "content"], "properties": {
               "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
               "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type", "text"],
@@ -73,7 +73,7 @@ public enum OpenAPIDocument {
           "type": "object",
           "required": ["model", "prompt"],
           "properties": {
-            "model": {"type": "string"},
+            "model": {"type": "string", "example": "sql"},
             "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]}
           }}]
       },
@@ -102,7 +102,7 @@ public enum OpenAPIDocument {
       },
       "Rollout": {
         "type": "object", "required": ["versions"],
-        "properties": {"versions": {"type": "object", "description": "version number → weight, e.g. {\"3\": 90, \"4\": 10}",
+        "properties": {"versions": {"type": "object", "description": "version number → weight, e.g. {\"3\": 90, \"4\": 10}", "example": {"1": 90, "2": 10},
           "additionalProperties": {"type": "number", "minimum": 0}}}
       }
     },
@@ -134,7 +134,7 @@ public enum OpenAPIDocument {
       "responses": {"200": {"description": "A list", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "401": {"$ref": "#/components/responses/Error"}}}},
     "/v1/models/{model}": {"get": {"summary": "One model id",
-      "parameters": [{"name": "model", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "model", "in": "path", "required": true, "schema": {"type": "string"}, "example": "sql"}],
       "responses": {"200": {"description": "The model", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/v1/adapters": {
@@ -148,11 +148,11 @@ public enum OpenAPIDocument {
                       "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                       "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"}}}},
     "/v1/adapters/{ref}": {"delete": {"summary": "Unload once the requests running on it finish",
-      "parameters": [{"name": "ref", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "ref", "in": "path", "required": true, "schema": {"type": "string"}, "example": "sql@1"}],
       "responses": {"200": {"description": "Unloaded", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/v1/adapters/{name}/rollout": {
-      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "sql"}],
       "get": {"summary": "The rollout of a name", "responses": {
         "200": {"description": "Weights", "content": {"application/json": {"schema": {"type": "object"}}}},
         "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}},
@@ -165,12 +165,12 @@ public enum OpenAPIDocument {
         "200": {"description": "Removed", "content": {"application/json": {"schema": {"type": "object"}}}},
         "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
     "/v1/adapters/{name}/rollout/promote": {"post": {"summary": "All traffic to the newest version of the rollout (or {\"version\": N})",
-      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "sql"}],
       "responses": {"200": {"description": "Promoted", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                     "404": {"$ref": "#/components/responses/Error"}}}},
     "/v1/adapters/{name}/rollout/rollback": {"post": {"summary": "All traffic back to the oldest version of the rollout (or {\"version\": N})",
-      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "example": "sql"}],
       "responses": {"200": {"description": "Rolled back", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                     "404": {"$ref": "#/components/responses/Error"}}}},

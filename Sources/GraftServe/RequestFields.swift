@@ -6,6 +6,10 @@ import GraftFormats
 /// field (`param`), never a crash or a silently ignored value.
 struct RequestFields {
     let object: [String: JSONValue]
+    /// Where this object sits in the body (`adapters[0]`), so errors name the full path.
+    let prefix: String
+
+    func name(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix).\(key)" }
 
     init(_ body: Data) throws(APIError) {
         guard !body.isEmpty else { throw .invalid(nil, "The request has no body; send a JSON object") }
@@ -15,6 +19,7 @@ struct RequestFields {
         }
         guard case .object(let object) = value else { throw .invalid(nil, "The body must be a JSON object, found \(value.kind)") }
         self.object = object
+        prefix = ""
     }
 
     static func describe(_ error: Error) -> String {
@@ -32,18 +37,18 @@ struct RequestFields {
 
     func string(_ key: String) throws(APIError) -> String? {
         guard let v = self[key] else { return nil }
-        guard case .string(let s) = v else { throw .invalid(key, "'\(key)' must be a string, found \(v.kind)") }
+        guard case .string(let s) = v else { throw .invalid(name(key), "'\(name(key))' must be a string, found \(v.kind)") }
         return s
     }
 
     func requiredString(_ key: String) throws(APIError) -> String {
-        guard let s = try string(key) else { throw .invalid(key, "'\(key)' is required") }
+        guard let s = try string(key) else { throw .invalid(name(key), "'\(name(key))' is required") }
         return s
     }
 
     func bool(_ key: String) throws(APIError) -> Bool? {
         guard let v = self[key] else { return nil }
-        guard case .bool(let b) = v else { throw .invalid(key, "'\(key)' must be a boolean, found \(v.kind)") }
+        guard case .bool(let b) = v else { throw .invalid(name(key), "'\(name(key))' must be a boolean, found \(v.kind)") }
         return b
     }
 
@@ -53,16 +58,16 @@ struct RequestFields {
         switch v {
         case .int(let n): i = n
         case .number(let d) where d.rounded() == d && abs(d) < 9e15: i = Int(d)
-        default: throw .invalid(key, "'\(key)' must be an integer, found \(v.kind)")
+        default: throw .invalid(name(key), "'\(name(key))' must be an integer, found \(v.kind)")
         }
-        guard range.contains(i) else { throw .invalid(key, "'\(key)' must be in \(range.lowerBound)...\(range.upperBound), found \(i)") }
+        guard range.contains(i) else { throw .invalid(name(key), "'\(name(key))' must be in \(range.lowerBound)...\(range.upperBound), found \(i)") }
         return i
     }
 
     func number(_ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
         guard let v = self[key] else { return nil }
-        guard let d = v.double, d.isFinite else { throw .invalid(key, "'\(key)' must be a number, found \(v.kind)") }
-        guard range.contains(d) else { throw .invalid(key, "'\(key)' must be in \(range.lowerBound)...\(range.upperBound), found \(d)") }
+        guard let d = v.double, d.isFinite else { throw .invalid(name(key), "'\(name(key))' must be a number, found \(v.kind)") }
+        guard range.contains(d) else { throw .invalid(name(key), "'\(name(key))' must be in \(range.lowerBound)...\(range.upperBound), found \(d)") }
         return d
     }
 
@@ -72,23 +77,26 @@ struct RequestFields {
         switch v {
         case .string(let s): return s.isEmpty ? [] : [s]
         case .array(let items):
-            guard items.count <= maxCount else { throw .invalid(key, "'\(key)' takes at most \(maxCount) strings, found \(items.count)") }
+            guard items.count <= maxCount else { throw .invalid(name(key), "'\(name(key))' takes at most \(maxCount) strings, found \(items.count)") }
             var out: [String] = []
             for (i, item) in items.enumerated() {
-                guard case .string(let s) = item else { throw .invalid(key, "'\(key)[\(i)]' must be a string, found \(item.kind)") }
+                guard case .string(let s) = item else { throw .invalid(name(key), "'\(name(key))[\(i)]' must be a string, found \(item.kind)") }
                 if !s.isEmpty { out.append(s) }
             }
             return out
-        default: throw .invalid(key, "'\(key)' must be a string or an array of strings, found \(v.kind)")
+        default: throw .invalid(name(key), "'\(name(key))' must be a string or an array of strings, found \(v.kind)")
         }
     }
 
     /// An object's fields (`stream_options`), checked for type.
     func object(_ key: String) throws(APIError) -> RequestFields? {
         guard let v = self[key] else { return nil }
-        guard case .object(let o) = v else { throw .invalid(key, "'\(key)' must be an object, found \(v.kind)") }
-        return RequestFields(object: o)
+        guard case .object(let o) = v else { throw .invalid(name(key), "'\(name(key))' must be an object, found \(v.kind)") }
+        return RequestFields(object: o, prefix: name(key))
     }
 
-    init(object: [String: JSONValue]) { self.object = object }
+    init(object: [String: JSONValue], prefix: String = "") {
+        self.object = object
+        self.prefix = prefix
+    }
 }

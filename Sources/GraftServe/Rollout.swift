@@ -11,6 +11,9 @@ import GraftFormats
 public struct Rollout: Sendable, Equatable, Codable {
     /// Weight per version number; at least one positive.
     public private(set) var weights: [Int: Double]
+    /// The versions the rollout was set up with, kept when it is settled on one of them, so a
+    /// promote can still be rolled back (and the other way round).
+    public private(set) var members: [Int]
 
     public init(weights: [Int: Double]) throws(APIError) {
         guard !weights.isEmpty else { throw .invalid("versions", "'versions' needs at least one version") }
@@ -20,6 +23,7 @@ public struct Rollout: Sendable, Equatable, Codable {
         }
         guard weights.values.reduce(0, +) > 0 else { throw .invalid("versions", "at least one version needs a weight above 0") }
         self.weights = weights
+        members = weights.keys.sorted()
     }
 
     /// Reads `{"versions": {"3": 90, "4": 10}}`.
@@ -61,6 +65,11 @@ public struct Rollout: Sendable, Equatable, Codable {
         return shares.last { $0.share > 0 }!.version
     }
 
-    /// All traffic on one version.
-    public static func only(_ version: Int) -> Rollout { try! Rollout(weights: [version: 1]) }
+    /// All traffic on one of the members, which stay what they were.
+    public func settled(on version: Int) -> Rollout {
+        var r = self
+        r.weights = [version: 1]
+        r.members = Array(Set(members + [version])).sorted()
+        return r
+    }
 }
