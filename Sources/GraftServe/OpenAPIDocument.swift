@@ -61,7 +61,7 @@ public enum OpenAPIDocument {
           "type": "object",
           "required": ["model", "messages"],
           "properties": {
-            "model": {"type": "string", "example": "sql"},
+            "model": {"type": "string"},
             "messages": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["role", "content"], "properties": {
               "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
               "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type", "text"],
@@ -73,7 +73,7 @@ public enum OpenAPIDocument {
           "type": "object",
           "required": ["model", "prompt"],
           "properties": {
-            "model": {"type": "string", "example": "sql"},
+            "model": {"type": "string"},
             "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]}
           }}]
       },
