@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "GraftAdapters", targets: ["GraftAdapters"]),
         .library(name: "GraftEngine", targets: ["GraftEngine"]),
         .library(name: "GraftServe", targets: ["GraftServe"]),
+        .library(name: "GraftLoad", targets: ["GraftLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -94,10 +97,17 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The load generator: latency percentiles against concurrency or arrival rate, the knee and
+        // its cause from the server's own timings and metrics, goodput, cost; reports.
+        .target(name: "GraftLoad", dependencies: [
+            "GraftFormats",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine", "GraftServe",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine", "GraftServe", "GraftLoad",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -116,6 +126,7 @@ let package = Package(
         .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftTestSupport", "GraftAdapters", "GraftModel", "GraftFormats", "GraftTensor", "GraftQuant"]),
         .testTarget(name: "GraftEngineTests", dependencies: ["GraftTestSupport", "GraftEngine", "GraftAdapters", "GraftModel", "GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftServeTests", dependencies: ["GraftTestSupport", "GraftServe", "GraftEngine", "GraftModel", "GraftFormats"]),
+        .testTarget(name: "GraftLoadTests", dependencies: ["GraftTestSupport", "GraftLoad", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTestSupport", "GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]
 )
