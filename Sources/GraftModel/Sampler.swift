@@ -51,14 +51,34 @@ public struct Sampler {
             }
         }
         if p.temperature <= 0 { return Int32(Self.argmax(values)) }
-
-        var candidates = Array(values.indices)
-        if p.topK > 0 && p.topK < candidates.count {
-            candidates = Array(candidates.sorted { values[$0] > values[$1] }.prefix(p.topK))
-        } else {
-            candidates.sort { values[$0] > values[$1] }
+        let n = values.count
+        guard n > 0 else { return 0 }
+        if (p.topK <= 0 || p.topK >= n) && p.topP >= 1 && p.minP <= 0 {
+            return Int32(drawFromAll(values, temperature: p.temperature))
         }
-        var probs = Self.softmax(candidates.map { values[$0] })
+        // Candidates in order of logit (ties by id): the top K, or for top-p and min-p over the
+        // whole vocabulary, the fewest top tokens that decide them (found by growing the set
+        // instead of sorting the vocabulary for every token).
+        var candidates: [Int]
+        var probs: [Float]
+        if p.topK > 0 && p.topK < n {
+            candidates = Self.topIndices(values, p.topK)
+            probs = Self.softmax(candidates.map { values[$0] })
+        } else {
+            let m = values.max()!
+            var total: Float = 0
+            for v in values { total += expf(v - m) }
+            var size = min(n, 64)
+            while true {
+                candidates = Self.topIndices(values, size)
+                probs = candidates.map { expf(values[$0] - m) / total }
+                let mass = probs.reduce(0, +)
+                let topPDecided = p.topP >= 1 || mass >= p.topP               // the top-p cut falls inside
+                let minPDecided = p.minP <= 0 || probs[probs.count - 1] < p.minP * probs[0]  // so does min-p's
+                if size == n || (topPDecided && minPDecided) { break }
+                size = min(n, size * 4)
+            }
+        }
         if p.topP < 1 {
             var cumulative: Float = 0
             var keep = candidates.count
@@ -82,6 +102,51 @@ public struct Sampler {
             if u < cumulative { return Int32(candidates[i]) }
         }
         return Int32(candidates[candidates.count - 1])
+    }
+
+    /// A draw from softmax(values / T) over the whole vocabulary, walking it in id order: no
+    /// ordering of the vocabulary is needed when no filter applies.
+    mutating func drawFromAll(_ values: [Float], temperature: Float) -> Int {
+        let m = values.max()!
+        var total: Float = 0
+        for v in values { total += expf((v - m) / temperature) }
+        let target = generator.nextUniform() * total
+        var cumulative: Float = 0
+        for (i, v) in values.enumerated() {
+            cumulative += expf((v - m) / temperature)
+            if target < cumulative { return i }
+        }
+        return values.count - 1
+    }
+
+    /// The ids of the k largest values, largest first (equal values by id), as a stable sort
+    /// of the whole vocabulary would order them, in O(n + k log k).
+    static func topIndices(_ values: [Float], _ k: Int) -> [Int] {
+        let n = values.count
+        guard k < n else { return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) } }
+        var buffer = values
+        let tau = kthLargest(&buffer, k - 1)
+        var picked: [Int] = []
+        picked.reserveCapacity(k)
+        for i in 0..<n where values[i] > tau { picked.append(i) }
+        for i in 0..<n where picked.count < k && values[i] == tau { picked.append(i) }
+        return picked.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+    }
+
+    /// The value that would be at index `k` if `a` were sorted largest first (Hoare's select).
+    static func kthLargest(_ a: inout [Float], _ k: Int) -> Float {
+        var (lo, hi) = (0, a.count - 1)
+        while lo < hi {
+            let pivot = a[lo + (hi - lo) / 2]
+            var (i, j) = (lo, hi)
+            while i <= j {
+                while a[i] > pivot { i += 1 }
+                while a[j] < pivot { j -= 1 }
+                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if k <= j { hi = j } else if k >= i { lo = i } else { return a[k] }
+        }
+        return a[k]
     }
 
     static func argmax(_ v: [Float]) -> Int {

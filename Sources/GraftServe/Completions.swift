@@ -156,7 +156,7 @@ extension GraftServer {
             throw APIError.overloaded(queue: options.maxQueue)
         }
         let request = EngineRequest(prompt: tokens, adapters: selections.map { ($0.acquired.adapter, $0.scale) }, sampling: r.sampling,
-                                    maxTokens: maxTokens)
+                                    maxTokens: maxTokens, stopTokens: r.ignoreEOS ? [] : nil)
         do {
             let (id, events) = try engine.submit(request)
             if !g.started(id) { engine.cancel(id) }

@@ -25,6 +25,8 @@ struct GenerationRequest: Sendable {
     var stream = false
     var includeUsage = false
     var user: String?
+    /// vLLM's extension: generate `max_tokens` tokens whatever the model says (load tests).
+    var ignoreEOS = false
 
     /// The most stop strings a request may give (OpenAI allows 4; vLLM more).
     static let maxStops = 16
@@ -69,6 +71,7 @@ struct GenerationRequest: Sendable {
             includeUsage = try options.bool("include_usage") ?? false
         }
         user = try f.string("user")
+        ignoreEOS = try f.bool("ignore_eos") ?? false
     }
 
     static func messages(_ f: RequestFields) throws(APIError) -> Prompt {

@@ -44,6 +44,7 @@ public enum OpenAPIDocument {
           "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}},
           "user": {"type": "string", "description": "Places the request in a rollout: one user sees one version."},
           "n": {"type": "integer", "enum": [1]},
+          "ignore_eos": {"type": "boolean", "default": false, "description": "vLLM extension: generate max_tokens tokens whatever the model says"},
           "adapters": {"$ref": "#/components/schemas/AdapterMix"}
         }
       },
