@@ -35,6 +35,8 @@ public struct LevelStats: Sendable, Codable {
     public var completed: Int
     public var errors: Int
     public var rejected429: Int
+    /// What went wrong, by message (first 80 characters), for the errors.
+    public var errorKinds: [String: Int]
     public var requestsPerSecond: Double
     public var outputTokensPerSecond: Double
     public var meanCompletionTokens: Double
@@ -75,6 +77,8 @@ public struct LevelStats: Sendable, Codable {
         completed = ok.count
         rejected429 = run.samples.filter { $0.status == 429 }.count
         errors = run.samples.count - ok.count - rejected429
+        errorKinds = [:]
+        for s in run.samples where !s.ok && s.status != 429 { errorKinds[String((s.error ?? "HTTP \(s.status)").prefix(80)), default: 0] += 1 }
         let wall = max(run.wall, 1e-9)
         requestsPerSecond = Double(ok.count) / wall
         let tokens = ok.reduce(0) { $0 + $1.completionTokens }

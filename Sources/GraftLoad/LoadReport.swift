@@ -45,6 +45,9 @@ public struct LoadReport: Sendable, Codable {
     public var summary: String {
         var lines = ["\(name) (\(url)): \(knee.sentence)"]
         if let c = knee.capacitySentence { lines.append(c) }
+        for s in levels where !s.errorKinds.isEmpty {
+            lines.append("Errors at \(s.level): " + s.errorKinds.sorted { $0.value > $1.value }.map { "\($0.value) × \($0.key)" }.joined(separator: "; "))
+        }
         let untrusted = levels.filter { !$0.littlesLawOK }.map(\.level)
         if !untrusted.isEmpty { lines.append("Little's law does not hold at \(untrusted.joined(separator: ", ")): those figures cannot be trusted.") }
         return lines.joined(separator: "\n")

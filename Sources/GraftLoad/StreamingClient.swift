@@ -89,7 +89,21 @@ public struct StreamingClient: Sendable {
         request.body = .bytes(ByteBuffer(bytes: (try? JSONSerialization.data(withJSONObject: body)) ?? Data()))
         let timeout = max(0.1, deadline - sample.start)
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            // A pooled keep-alive connection the server closed meanwhile fails before the request
+            // reaches it; that is the client's doing, so it is sent once more on a new connection.
+            var attempt = 0
+            var response: HTTPClientResponse?
+            while response == nil {
+                attempt += 1
+                do {
+                    response = try await http.execute(request, timeout: .milliseconds(Int64(max(0.1, deadline - clock()) * 1000)))
+                } catch let error as HTTPClientError where error == .remoteConnectionClosed && attempt < 3 {
+                    continue
+                } catch let error as ChannelError where error == .ioOnClosedChannel && attempt < 3 {
+                    continue
+                }
+            }
+            guard let response else { throw HTTPClientError.remoteConnectionClosed }
             sample.status = Int(response.status.code)
             guard response.status == .ok else {
                 _ = try? await response.body.collect(upTo: 1 << 20)
