@@ -17,7 +17,7 @@ else
 SCRATCH     := .build
 TESTSCRATCH := .build-test
 PEERS       :=
-PEERSETUP   := Scripts/reference-env.sh >/dev/null
+PEERSETUP   := Scripts/reference-env.sh >/dev/null && Scripts/llama-server-env.sh >/dev/null
 endif
 RELEASE     := -c release --scratch-path $(SCRATCH)
 TESTFLAGS   := -c release -Xswiftc -enable-testing --scratch-path $(TESTSCRATCH)

@@ -113,7 +113,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "graft-bench",
-            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "GraftAdapters", "GraftEngine", "CBLAS"]
+            dependencies: ["GraftTensor", "GraftRuntime", "GraftModel", "GraftFormats", "GraftQuant", "GraftTrain", "GraftData", "GraftAdapters", "GraftEngine", "GraftLoad", "CBLAS"]
         ),
         // The tensor tests read PyTorch's reference numbers through the safetensors reader.
         .target(name: "GraftTestSupport", path: "Tests/GraftTestSupport"),

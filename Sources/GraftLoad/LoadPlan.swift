@@ -72,6 +72,7 @@ public struct LoadPlan: Sendable {
     /// A problem with the plan's text, naming the option's value at fault.
     public struct ParseError: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// "1,2,4" (positive integers, increasing).

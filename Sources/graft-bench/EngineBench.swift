@@ -1,4 +1,5 @@
 import Foundation
+import GraftRuntime
 import GraftAdapters
 import GraftEngine
 import GraftModel
@@ -12,18 +13,22 @@ import GraftTensor
 enum EngineBench {
     static let batches = [1, 2, 4, 8, 16, 32, 64]
 
+    /// Adapter i of the bench's pool: rank 8 (even i) or 16, random weights, all seven projections.
+    static func randomWeights(_ i: Int, geometry: BaseGeometry) throws -> AdapterWeights {
+        let rank = i % 2 == 0 ? 8 : 16
+        let lora = LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: LoRATarget.allCases)
+        var g = RandomGenerator(seed: UInt64(100 + i))
+        var layers: [AdapterWeights.Key: AdapterWeights.Layer] = [:]
+        for key in AdapterWeights(lora: lora, layerCount: geometry.layers, layers: [:]).keys {
+            func random(_ shape: [Int]) -> Tensor { Tensor((0..<Shape.count(shape)).map { _ in (g.nextUniform() - 0.5) * 0.02 }, shape: shape) }
+            layers[key] = .init(a: random([rank, geometry.input(key.target)]), b: random([geometry.output(key.target), rank]))
+        }
+        return try AdapterWeights(lora: lora, layerCount: geometry.layers, layers: layers)
+    }
+
     static func adapters(_ count: Int, geometry: BaseGeometry) throws -> [ServedAdapter] {
         try (0..<count).map { i in
-            let rank = i % 2 == 0 ? 8 : 16
-            let lora = LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: LoRATarget.allCases)
-            var g = RandomGenerator(seed: UInt64(100 + i))
-            var layers: [AdapterWeights.Key: AdapterWeights.Layer] = [:]
-            for key in AdapterWeights(lora: lora, layerCount: geometry.layers, layers: [:]).keys {
-                func random(_ shape: [Int]) -> Tensor { Tensor((0..<Shape.count(shape)).map { _ in (g.nextUniform() - 0.5) * 0.02 }, shape: shape) }
-                layers[key] = .init(a: random([rank, geometry.input(key.target)]), b: random([geometry.output(key.target), rank]))
-            }
-            return try ServedAdapter(label: "bench\(i)", contentHash: "bench\(i)",
-                                     weights: AdapterWeights(lora: lora, layerCount: geometry.layers, layers: layers), precision: .bfloat16)
+            try ServedAdapter(label: "bench\(i)", contentHash: "bench\(i)", weights: randomWeights(i, geometry: geometry), precision: .bfloat16)
         }
     }
 
@@ -88,15 +93,7 @@ enum EngineBench {
     }
 
     static func waitBench(_ work: @escaping @Sendable () async throws -> Double) -> Double {
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            box.value = (try? await work()) ?? .nan
-            done.signal()
-        }
-        done.wait()
-        return box.value
+        waitFor { (try? await work()) ?? .nan }
     }
 
-    final class Box: @unchecked Sendable { var value = 0.0 }
 }

@@ -3,8 +3,8 @@ import GraftRuntime
 import GraftQuant
 import GraftTensor
 
-/// `graft-bench [tensor|kernels|model|engine|train|fuzz] [--repeats N]`: benchmarks that print ratios against a
-/// peer measured in the same run (`make bench` runs tensor, kernels, model, engine and train), and the 100,000-case
+/// `graft-bench [tensor|kernels|model|engine|train|load|fuzz] [--repeats N]`: benchmarks that print ratios against a
+/// peer measured in the same run (`make bench` runs tensor, kernels, model, engine, train and load), and the 100,000-case
 /// GGUF fuzzer (`make fuzz`).
 BLASKernelSelection.relaunchIfNeeded()
 var args = Array(CommandLine.arguments.dropFirst())
@@ -13,7 +13,7 @@ if let i = args.firstIndex(of: "--repeats"), i + 1 < args.count, let r = Int(arg
     repeats = r
     args.removeSubrange(i...(i + 1))
 }
-let suites = args.isEmpty ? ["tensor", "kernels", "model", "engine", "train"] : args
+let suites = args.isEmpty ? ["tensor", "kernels", "model", "engine", "train", "load"] : args
 // Every figure below came from this machine and build (workers print only their JSON line).
 if suites.first != "train-worker" { for line in CPUInfo.current.summary { print(line) } }
 for suite in suites {
@@ -31,6 +31,11 @@ for suite in suites {
     case "model":
         do { try ModelBench.run(repeats: max(3, repeats / 3)) } catch {
             FileHandle.standardError.write(Data("graft-bench: model: \(error) (run `make model` first)\n".utf8))
+            exit(1)
+        }
+    case "load":
+        do { try LoadBench.run(duration: ProcessInfo.processInfo.environment["GRAFT_LOAD_SECONDS"].flatMap(Double.init) ?? 10) } catch {
+            FileHandle.standardError.write(Data("graft-bench: load: \(error) (run `make model` and `make peers` first)\n".utf8))
             exit(1)
         }
     case "engine":

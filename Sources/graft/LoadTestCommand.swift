@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GraftRuntime
 import GraftLoad
 
 /// `graft loadtest`: the load generator (the work lives in GraftLoad).

@@ -2,6 +2,7 @@ import ArgumentParser
 import GraftAdapters
 import GraftEngine
 import Foundation
+import GraftRuntime
 import GraftFormats
 import GraftModel
 import GraftQuant
@@ -124,19 +125,7 @@ struct Generate: ParsableCommand {
     }
 }
 
-/// Runs async work from a synchronous command and waits for its result.
-func waitFor<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        box.value = await work()
-        done.signal()
-    }
-    done.wait()
-    return box.value!
-}
 
-final class ResultBox<T>: @unchecked Sendable { var value: T? }
 
 enum StreamingUTF8 {
     static func flush(_ bytes: [UInt8]) -> [UInt8] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GraftRuntime
 import GraftAdapters
 import GraftEngine
 import GraftModel
