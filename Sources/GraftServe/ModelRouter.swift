@@ -40,7 +40,7 @@ public final class ModelRouter: @unchecked Sendable {
             throw .modelNotFound(model, param: param, reason: "\(error)")
         }
         guard reference.scale == 1, !model.contains(":") else {
-            throw .invalid(param, "'\(param)' names a model; give a scale in 'adapters': [{\"model\": \"\(model.split(separator: ":")[0])\", \"scale\": …}]")
+            throw .invalid(param, "'\(param)' names a model; give a scale in 'adapters': [{\"model\": \"\(model.split(separator: ":").first ?? "")\", \"scale\": …}]")
         }
         var text = model
         lock.lock()
