@@ -100,7 +100,7 @@ let package = Package(
         // The load generator: latency percentiles against concurrency or arrival rate, the knee and
         // its cause from the server's own timings and metrics, goodput, cost; reports.
         .target(name: "GraftLoad", dependencies: [
-            "GraftFormats",
+            "GraftFormats", "GraftTensor",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),

@@ -1,4 +1,5 @@
 import Foundation
+import GraftTensor
 import Synchronization
 
 /// What one level of a load test measured: every request, the server's metrics at its start and
@@ -110,7 +111,7 @@ public struct LevelRunner: Sendable {
                 }
             }
         case .rate(let rate):
-            var rng = SplitMix(seed: plan.seed &+ UInt64(rate * 1000))
+            var rng = RandomGenerator(seed: plan.seed &+ UInt64(rate * 1000))
             let limit = Int(rate * duration * 3) + 16
             await withTaskGroup(of: Void.self) { group in
                 var next = 0.0
@@ -119,11 +120,15 @@ public struct LevelRunner: Sendable {
                     if wait > 0 { try? await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
                     let i = collector.sent.add(1, ordering: .relaxed).oldValue
                     group.addTask { await one(i) }
-                    next += -log(1 - rng.nextUniform()) / rate
+                    next += -log(1 - Double(rng.next() >> 11) / Double(1 << 53)) / rate
                 }
             }
+            // The next arrival would have come after the level's end: the level still lasts its
+            // whole duration, so the rate and the sampled gauges cover the same window.
+            let rest = duration - clock()
+            if rest > 0 { try? await Task.sleep(nanoseconds: UInt64(rest * 1e9)) }
         }
-        let wall = clock()
+        let wall = max(clock(), duration)
         collector.stopSampling.store(true, ordering: .relaxed)
         let (inFlightMean, gauges) = await sampler.value
         let endMetrics = await client.text("/metrics").map(MetricsText.init)
@@ -131,19 +136,4 @@ public struct LevelRunner: Sendable {
                         gauges: gauges, inFlightMean: inFlightMean, clientCPUSeconds: Self.cpuSeconds() - cpu0,
                         sent: collector.sent.load(ordering: .relaxed))
     }
-}
-
-/// A small seeded generator for arrival times (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func nextUniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
