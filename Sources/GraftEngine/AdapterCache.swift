@@ -28,6 +28,7 @@ public final class AdapterCache: @unchecked Sendable {
     private var entries: [String: Entry] = [:]
     private var clock = 0
     private var counters = Stats()
+    private var folderHashes: [String: (stamp: String, hash: String)] = [:]
 
     final class Entry {
         let adapter: ServedAdapter
@@ -62,9 +63,25 @@ public final class AdapterCache: @unchecked Sendable {
 
     public func acquireVersion(_ text: String, force: Bool = false) throws -> Acquired {
         let source = try AdapterSource(text, registry: registry)
-        let (path, version) = try source.folder()
-        let weightsPath = (path as NSString).appendingPathComponent("adapter.safetensors")
-        let key = try version?.files["adapter.safetensors"] ?? ContentHash.sha256(path: weightsPath)
+        // The hot path reads only the registry's manifests (or a folder's file attributes): the
+        // files are checked out, read and hashed only when the version is not in memory.
+        var path: String
+        var version: VersionManifest?
+        switch source.reference.source {
+        case .folder:
+            path = try source.folder().path
+        case .registry:
+            let manifest = try registry.resolve(source.reference)
+            version = manifest
+            path = ""
+        }
+        let key: String
+        if let hash = version?.files["adapter.safetensors"] {
+            key = hash
+        } else {
+            if let version { path = try registry.checkout(version) }
+            key = try weightsHash(folder: path)
+        }
         let label = version?.reference ?? path
         lock.lock()
         if let entry = entries[key] {
@@ -74,6 +91,7 @@ public final class AdapterCache: @unchecked Sendable {
             return Acquired(adapter: entry.adapter, scale: source.reference.scale, reference: label, name: version?.name, version: version?.version)
         }
         lock.unlock()
+        if let version, path.isEmpty { path = try registry.checkout(version) }
         let directory = AdapterDirectory(path: path)
         let manifest = try directory.readManifest()
         guard force || manifest.baseSHA256 == base.sha256 else {
@@ -90,6 +108,25 @@ public final class AdapterCache: @unchecked Sendable {
         pin(entry)
         evict()
         return Acquired(adapter: entry.adapter, scale: source.reference.scale, reference: label, name: version?.name, version: version?.version)
+    }
+
+    /// The SHA-256 of a folder's `adapter.safetensors`, hashed again only when the file's size
+    /// or modification time changes.
+    private func weightsHash(folder: String) throws -> String {
+        let file = (folder as NSString).appendingPathComponent("adapter.safetensors")
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        let stamp = "\((attributes?[.size] as? NSNumber)?.intValue ?? -1)/\((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)"
+        lock.lock()
+        if let known = folderHashes[file], known.stamp == stamp, attributes != nil {
+            lock.unlock()
+            return known.hash
+        }
+        lock.unlock()
+        let hash = try ContentHash.sha256(path: file)
+        lock.lock()
+        folderHashes[file] = (stamp, hash)
+        lock.unlock()
+        return hash
     }
 
     /// The adapters in memory now: label of their first load, content hash, bytes and pins.

@@ -229,14 +229,17 @@ public final class Engine: @unchecked Sendable {
     private func admit() {
         while let s = waiting.first, running.count < options.maxBatch {
             let signature = PrefixCache.signature(s.request.adapters)
-            // Reused blocks stop short of the last token, whose logits are needed.
-            let reused = options.prefixCache
-                ? prefixes.lookup(s.tokens, adapters: signature, limit: (s.tokens.count - 1) / KVBlockPool.blockSize) : []
+            // Reuse stops short of the last token, whose logits are needed.
+            let hit = options.prefixCache ? prefixes.lookup(s.tokens, adapters: signature, limit: s.tokens.count - 1) : PrefixCache.Hit()
             // Blocks for the tokens it holds and the next one; more as it grows.
-            let needed = KVBlockPool.blocks(for: s.tokens.count + 1) - reused.count
+            let needed = KVBlockPool.blocks(for: s.tokens.count + 1) - hit.shared.count
             guard prefixes.evict(toFree: needed), let fresh = pool.take(needed) else {
-                pool.give(reused)
+                pool.give(hit.retained)
                 break
+            }
+            if let partial = hit.partial {
+                pool.copy(partial.block, to: fresh[0])
+                pool.give([partial.block])
             }
             waiting.removeFirst()
             if s.admitted == nil {
@@ -244,9 +247,9 @@ public final class Engine: @unchecked Sendable {
                 metrics.promptTokens.add(s.request.prompt.count, ordering: .relaxed)
                 s.admitted = Date()
             }
-            metrics.prefixCachedTokens.add(reused.count * KVBlockPool.blockSize, ordering: .relaxed)
-            s.table = reused + fresh
-            s.cached = reused.count * KVBlockPool.blockSize
+            metrics.prefixCachedTokens.add(hit.tokens, ordering: .relaxed)
+            s.table = hit.shared + fresh
+            s.cached = hit.tokens
             s.prefilled = false
             s.signature = signature
             running.append(s)

@@ -81,6 +81,15 @@ final class KVBlockPool {
         values + (layer * blockCount + Int(block)) * blockFloats
     }
 
+    /// Copies block `source`'s keys and values, every layer, into block `target` (a prompt's
+    /// partly shared block, which the new sequence then goes on writing).
+    func copy(_ source: Int32, to target: Int32) {
+        for layer in 0..<layers {
+            keyBlock(layer: layer, target).update(from: keyBlock(layer: layer, source), count: blockFloats)
+            valueBlock(layer: layer, target).update(from: valueBlock(layer: layer, source), count: blockFloats)
+        }
+    }
+
     /// Stores one token's k and v (`[kvHeads, headDim]` each) at `position` of a sequence.
     func write(layer: Int, table: [Int32], position: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
         let block = table[position / Self.blockSize], slot = position % Self.blockSize

@@ -51,10 +51,13 @@ public struct LoadPlan: Sendable {
     /// Users the capacity sentence sizes replicas for.
     public var users: Int
     public var seed: UInt64
+    /// Requests sent one at a time before the first level, and not counted: the first sight of
+    /// each prompt (and a server's first request) is not the steady state a level measures.
+    public var warmup: Int
 
     public init(url: URL, levels: [Level], duration: Double, prompts: [PromptSet.Prompt], maxTokens: Int,
                 mix: [(model: String, weight: Double)], slo: SLO, costPerHour: Double?, apiKey: String?,
-                grace: Double = 60, users: Int = 100, seed: UInt64 = 1) {
+                grace: Double = 60, users: Int = 100, seed: UInt64 = 1, warmup: Int = 1) {
         self.url = url
         self.levels = levels
         self.duration = duration
@@ -67,6 +70,7 @@ public struct LoadPlan: Sendable {
         self.grace = grace
         self.users = users
         self.seed = seed
+        self.warmup = warmup
     }
 
     /// A problem with the plan's text, naming the option's value at fault.

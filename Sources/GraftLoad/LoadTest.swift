@@ -18,6 +18,15 @@ public enum LoadTest {
             let base = await client.firstModel() ?? "base"
             models = models.map { ($0.model == "base" ? base : $0.model, $0.weight) }
         }
+        if plan.warmup > 0 {
+            var failed = 0
+            for i in 0..<plan.warmup {
+                let sample = await client.send(model: models[i % models.count].model, prompt: plan.prompts[i % plan.prompts.count],
+                                               maxTokens: min(plan.maxTokens, 8), user: nil, seed: i, deadline: plan.grace, clock: { 0 })
+                if sample.status != 200 { failed += 1 }
+            }
+            log("\(name): warm-up: \(plan.warmup) requests one at a time, \(failed) failed, not counted\n")
+        }
         let runner = LevelRunner(plan: plan, client: client, models: models)
         var stats: [LevelStats] = []
         for level in plan.levels {

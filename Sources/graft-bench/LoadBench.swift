@@ -9,9 +9,12 @@ import GraftModel
 /// both (llama.cpp gets it as a LoRA GGUF that graft exported), and graft alone with a mix of 8
 /// adapters (ranks 8 and 16); the ratio at each level and the issue's targets. llama-server comes
 /// from `Scripts/llama-server-env.sh` (`make peers`); `GRAFT_LLAMA_SERVER` names another.
-/// Reports go to bench-results/loadtest/.
+/// Reports go to bench-results/loadtest/. `GRAFT_LOAD_LEVELS` overrides the concurrency levels
+/// and `GRAFT_LOAD_WARMUP` the warm-up requests each server answers first (default: each prompt
+/// once, so both servers have seen every prompt and a short level measures the steady state).
 enum LoadBench {
-    static let levels = "1,2,4,8,16,32,64"
+    static let levels = ProcessInfo.processInfo.environment["GRAFT_LOAD_LEVELS"] ?? "1,2,4,8,16,32,64"
+    static let warmup = ProcessInfo.processInfo.environment["GRAFT_LOAD_WARMUP"].flatMap { Int($0) } ?? PromptSet.builtIn.count
 
     struct Peer {
         let process: Process
@@ -105,11 +108,11 @@ enum LoadBench {
 
         let llama = ProcessInfo.processInfo.environment["GRAFT_LLAMA_SERVER"] ?? ".venv-llama/bin/llama-server"
         let haveLlama = FileManager.default.isExecutableFile(atPath: llama)
-        print("== load test: graft serve against llama.cpp's llama-server (\(haveLlama ? llama : "not set up: make peers")), SmolLM2 Q4_1, concurrency \(levels), \(Int(duration)) s a level, 64 tokens a request (ignore_eos), 2 threads each ==")
+        print("== load test: graft serve against llama.cpp's llama-server (\(haveLlama ? llama : "not set up: make peers")), SmolLM2 Q4_1, concurrency \(levels), \(Int(duration)) s a level after \(warmup) warm-up requests, 64 tokens a request (ignore_eos), 2 threads each ==")
         let slo = "ttft=1s,itl=250ms"
         func plan(_ url: URL, _ mix: String) throws -> LoadPlan {
             LoadPlan(url: url, levels: try LoadPlan.concurrencies(levels), duration: duration, prompts: PromptSet.builtIn, maxTokens: 64,
-                     mix: try LoadPlan.mix(mix), slo: try LoadPlan.slo(slo), costPerHour: 0.10, apiKey: nil, grace: 60)
+                     mix: try LoadPlan.mix(mix), slo: try LoadPlan.slo(slo), costPerHour: 0.10, apiKey: nil, grace: 60, warmup: warmup)
         }
         func measure(_ name: String, _ peer: Peer, _ mix: String) throws -> LoadReport {
             defer { peer.stop() }

@@ -28,6 +28,7 @@ struct LoadTestCommand: ParsableCommand {
     @Option(help: "Objectives for goodput, e.g. ttft=1s,itl=250ms,e2e=10s.") var slo = "ttft=1s,itl=250ms"
     @Option(help: "The machine's price in dollars an hour, for dollars per million tokens.") var costPerHour: Double?
     @Option(help: "Users the capacity sentence sizes replicas for.") var users = 100
+    @Option(help: "Requests sent one at a time before the first level and not counted (the prompt count warms each prompt once).") var warmup = 1
     @Option(help: "The API key (sent as a bearer token).") var apiKey: String?
     @Option(help: "A name for the server in the reports.") var name = "server"
     @Option(help: "Write report.json, report.svg, report.html (and report.png) here.") var out: String?
@@ -39,6 +40,7 @@ struct LoadTestCommand: ParsableCommand {
         guard (concurrency == nil) != (rate == nil) else { throw ValidationError("give exactly one of --concurrency and --rate") }
         guard (1...1_000_000).contains(maxTokens) else { throw ValidationError("--max-tokens: must be at least 1") }
         guard users >= 1 else { throw ValidationError("--users: must be at least 1") }
+        guard (0...10_000).contains(warmup) else { throw ValidationError("--warmup: a number of requests from 0 to 10000") }
         if let c = costPerHour, !(c > 0 && c.isFinite) { throw ValidationError("--cost-per-hour: a price above 0") }
         let plan: LoadPlan
         do {
@@ -49,7 +51,7 @@ struct LoadTestCommand: ParsableCommand {
             plan = LoadPlan(url: base, levels: levels, duration: try LoadPlan.seconds(duration, option: "--duration"),
                             prompts: try prompts.map { try PromptSet.load(path: $0) } ?? PromptSet.builtIn, maxTokens: maxTokens,
                             mix: weights, slo: try LoadPlan.slo(slo), costPerHour: costPerHour, apiKey: apiKey,
-                            grace: try LoadPlan.seconds(grace, option: "--grace"), users: users)
+                            grace: try LoadPlan.seconds(grace, option: "--grace"), users: users, warmup: warmup)
         } catch let error as LoadPlan.ParseError {
             throw ValidationError(error.description)
         }

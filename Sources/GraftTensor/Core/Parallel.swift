@@ -54,9 +54,13 @@ public enum Parallelism {
 /// much as the loops themselves. Between loops the helpers spin on an atomic generation counter,
 /// as OpenMP runtimes do, and block on a semaphore after a short while without work.
 ///
-/// Protocol: the caller publishes a loop (body, chunk count, counters), bumps `generation`, runs
-/// chunks itself, then waits until every chunk is done *and* every helper has acknowledged this
-/// generation, so no helper can still be claiming chunks when the next loop is published. One
+/// Protocol: the caller publishes a loop (body, chunk count), bumps `generation`, runs chunks
+/// itself, then waits until every chunk claimed is done. Chunks are claimed from one atomic word
+/// holding the next chunk and the count, so a claim always takes an unclaimed chunk of the loop
+/// that is current at that moment, and the body read after a claim is that loop's (the caller
+/// cannot end it while the claimed chunk is unfinished). The caller never waits for a helper
+/// that has claimed nothing: a helper the system has not scheduled (two cores shared with a
+/// server's network threads) leaves its chunks to the caller instead of stalling the loop. One
 /// loop runs at a time; a caller that finds the pool busy (another thread's loop) runs inline.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(helpers: Parallelism.workers - 1)
@@ -73,15 +77,14 @@ final class WorkerPool: @unchecked Sendable {
     static let spinsPerClockRead = 256
     private let helpers: Int
     private let generation = Atomic<Int>(0)
-    private let nextChunk = Atomic<Int>(0)
+    /// The next chunk to claim (high 32 bits) and the loop's chunk count (low 32 bits).
+    private let claims = Atomic<Int>(0)
     private let unfinished = Atomic<Int>(0)
-    private let acknowledged = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
     private let wake = DispatchSemaphore(value: 0)
     /// The current loop; written before `generation` is bumped, read after it is seen.
     private nonisolated(unsafe) var job: ((Int) -> Void)?
-    private nonisolated(unsafe) var chunkCount = 0
 
     init(helpers: Int) {
         self.helpers = max(0, helpers)
@@ -96,20 +99,20 @@ final class WorkerPool: @unchecked Sendable {
             for c in 0..<chunks { body(c) }
             return
         }
+        guard chunks < 1 << 31 else {
+            for c in 0..<chunks { body(c) }
+            busy.store(false, ordering: .sequentiallyConsistent)
+            return
+        }
         withoutActuallyEscaping(body) { body in
             job = body
-            chunkCount = chunks
-            nextChunk.store(0, ordering: .sequentiallyConsistent)
             unfinished.store(chunks, ordering: .sequentiallyConsistent)
-            acknowledged.store(0, ordering: .sequentiallyConsistent)
+            claims.store(chunks, ordering: .sequentiallyConsistent)
             generation.add(1, ordering: .sequentiallyConsistent)
             let sleeping = sleepers.exchange(0, ordering: .sequentiallyConsistent)
             for _ in 0..<sleeping { wake.signal() }
             work()
-            while unfinished.load(ordering: .sequentiallyConsistent) > 0
-                    || acknowledged.load(ordering: .sequentiallyConsistent) < helpers {
-                continue
-            }
+            while unfinished.load(ordering: .sequentiallyConsistent) > 0 { continue }
             job = nil
         }
         busy.store(false, ordering: .sequentiallyConsistent)
@@ -117,11 +120,18 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Claims and runs chunks of the current loop until none are left.
     private func work() {
+        var word = claims.load(ordering: .sequentiallyConsistent)
         while true {
-            let c = nextChunk.add(1, ordering: .sequentiallyConsistent).oldValue
-            guard c < chunkCount, let job else { return }
-            job(c)
+            let next = word >> 32, count = word & 0xFFFF_FFFF
+            guard next < count else { return }
+            let (exchanged, original) = claims.compareExchange(expected: word, desired: word + (1 << 32), ordering: .sequentiallyConsistent)
+            guard exchanged else {
+                word = original
+                continue
+            }
+            job!(next)
             unfinished.subtract(1, ordering: .sequentiallyConsistent)
+            word = claims.load(ordering: .sequentiallyConsistent)
         }
     }
 
@@ -150,7 +160,11 @@ final class WorkerPool: @unchecked Sendable {
                 if spins % Self.spinsPerClockRead != 0 { continue }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if deadline == 0 { deadline = now + Self.spinNanoseconds }
-                if now < deadline { continue }
+                if now < deadline {
+                    // Lets a thread waiting for this core (a server's network threads) run.
+                    sched_yield()
+                    continue
+                }
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == seen {
                     wake.wait()
@@ -165,7 +179,6 @@ final class WorkerPool: @unchecked Sendable {
             }
             seen = generation.load(ordering: .sequentiallyConsistent)
             work()
-            acknowledged.add(1, ordering: .sequentiallyConsistent)
         }
     }
 }
