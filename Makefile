@@ -25,7 +25,7 @@ BIN         := $(SCRATCH)/release
 
 MODEL       := models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-.PHONY: all deps build test test-portable test-server run bench peers fuzz interop fixtures model clean
+.PHONY: all deps build test test-portable test-server test-cluster run bench peers fuzz interop fixtures model clean
 
 all: build
 
@@ -54,6 +54,13 @@ test: deps model
 test-server: deps model
 	$(SWIFT) build $(TESTFLAGS) --product graft
 	$$(Scripts/serve-env.sh) Scripts/test_server.py --graft $(TESTSCRATCH)/release/graft --model $(MODEL) $(if $(QUICK),--quick)
+
+## test-cluster: three `graft serve` replicas behind HAProxy (`graft deploy haproxy`) with
+## `graft loadtest`: adapter affinity, `graft rollout` under load with no failures, kill -9 of a
+## replica (Scripts/test_cluster.py)
+test-cluster: deps model
+	$(SWIFT) build $(TESTFLAGS) --product graft
+	python3 Scripts/test_cluster.py --graft $(TESTSCRATCH)/release/graft --model $(MODEL)
 
 ## test-portable: the whole suite built for x86-64-v3 (what .ci/run adds to `make test`)
 test-portable:

@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "GraftEngine", targets: ["GraftEngine"]),
         .library(name: "GraftServe", targets: ["GraftServe"]),
         .library(name: "GraftLoad", targets: ["GraftLoad"]),
+        .library(name: "GraftDeploy", targets: ["GraftDeploy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -104,10 +105,16 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
+        // Beyond one machine: the HAProxy configuration for replicas, and rolling adapter updates
+        // across them watched through their metrics.
+        .target(name: "GraftDeploy", dependencies: [
+            "GraftFormats",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(
             name: "graft",
             dependencies: [
-                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine", "GraftServe", "GraftLoad",
+                "GraftTensor", "GraftTrain", "GraftRuntime", "GraftFormats", "GraftModel", "GraftQuant", "GraftData", "GraftAdapters", "GraftEngine", "GraftServe", "GraftLoad", "GraftDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -126,6 +133,7 @@ let package = Package(
         .testTarget(name: "GraftAdaptersTests", dependencies: ["GraftTestSupport", "GraftAdapters", "GraftModel", "GraftFormats", "GraftTensor", "GraftQuant"]),
         .testTarget(name: "GraftEngineTests", dependencies: ["GraftTestSupport", "GraftEngine", "GraftAdapters", "GraftModel", "GraftTensor", "GraftFormats"]),
         .testTarget(name: "GraftServeTests", dependencies: ["GraftTestSupport", "GraftServe", "GraftEngine", "GraftModel", "GraftFormats"]),
+        .testTarget(name: "GraftDeployTests", dependencies: ["GraftDeploy"]),
         .testTarget(name: "GraftLoadTests", dependencies: ["GraftTestSupport", "GraftLoad", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTestSupport", "GraftTrain", "GraftTensor", "GraftFormats", "GraftModel", "GraftData", "GraftQuant", "GraftAdapters"]),
     ]

@@ -2,10 +2,11 @@
 # Installs the system packages Graft builds against, only those that are missing:
 # libopenblas-dev (matrix products), libhdf5-dev (checkpoints), libssl-dev (SHA-256 of base
 # models), pkg-config (finds them); and chromium, the headless browser the load test's report
-# is checked in (and its PNG made with), and curl, which the server checks call.
+# is checked in (and its PNG made with); curl, which the server checks call; and haproxy, the
+# load balancer the replicas are checked behind (make test-cluster).
 set -euo pipefail
 needed=()
-for pkg in libopenblas-dev libhdf5-dev libssl-dev pkg-config chromium curl; do
+for pkg in libopenblas-dev libhdf5-dev libssl-dev pkg-config chromium curl haproxy; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         needed+=("$pkg")
     fi

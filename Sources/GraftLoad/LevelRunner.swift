@@ -46,6 +46,7 @@ public struct LevelRunner: Sendable {
 
     /// The model for request number i: the mix's weights over a fixed pseudo-random sequence.
     func model(_ i: Int) -> String {
+        if plan.rotateModels { return models[i % models.count].model }
         let total = models.reduce(0) { $0 + $1.weight }
         var x = Double((UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15 &+ plan.seed) >> 11) / Double(1 << 53) * total
         for m in models {

@@ -54,6 +54,8 @@ public struct LoadPlan: Sendable {
     /// Requests sent one at a time before the first level, and not counted: the first sight of
     /// each prompt (and a server's first request) is not the steady state a level measures.
     public var warmup: Int
+    /// Requests take the models in turn (a `--model` list) instead of drawing them by weight.
+    public var rotateModels = false
 
     public init(url: URL, levels: [Level], duration: Double, prompts: [PromptSet.Prompt], maxTokens: Int,
                 mix: [(model: String, weight: Double)], slo: SLO, costPerHour: Double?, apiKey: String?,

@@ -23,7 +23,7 @@ struct LoadTestCommand: ParsableCommand {
     @Option(help: "How long a level's last requests may take after its duration before they are cancelled.") var grace = "60s"
     @Option(help: "JSONL prompts: {\"prompt\": …} or {\"messages\": […]} a line (default: a built-in set).") var prompts: String?
     @Option(help: "Tokens to generate per request (sent with ignore_eos).") var maxTokens = 128
-    @Option(help: "A model id to send (repeatable; requests rotate over them).") var model: [String] = []
+    @Option(help: "A model id to send (repeatable; requests take them in turn).") var model: [String] = []
     @Option(help: "Models by weight, e.g. sql=0.5,base=0.5 ('base' is the server's first model).") var mix: String?
     @Option(help: "Objectives for goodput, e.g. ttft=1s,itl=250ms,e2e=10s.") var slo = "ttft=1s,itl=250ms"
     @Option(help: "The machine's price in dollars an hour, for dollars per million tokens.") var costPerHour: Double?
@@ -42,7 +42,7 @@ struct LoadTestCommand: ParsableCommand {
         guard users >= 1 else { throw ValidationError("--users: must be at least 1") }
         guard (0...10_000).contains(warmup) else { throw ValidationError("--warmup: a number of requests from 0 to 10000") }
         if let c = costPerHour, !(c > 0 && c.isFinite) { throw ValidationError("--cost-per-hour: a price above 0") }
-        let plan: LoadPlan
+        var plan: LoadPlan
         do {
             let levels = try concurrency.map(LoadPlan.concurrencies) ?? LoadPlan.rates(rate!)
             var weights: [(model: String, weight: Double)] = model.map { ($0, 1.0) }
@@ -55,8 +55,10 @@ struct LoadTestCommand: ParsableCommand {
         } catch let error as LoadPlan.ParseError {
             throw ValidationError(error.description)
         }
+        plan.rotateModels = mix == nil && !model.isEmpty
         let (name, slo, out) = (self.name, self.slo, self.out)
-        let report = waitFor { await LoadTest.run(plan, name: name, sloText: slo) { FileHandle.standardError.write(Data($0.utf8)) } }
+        let finalPlan = plan
+        let report = waitFor { await LoadTest.run(finalPlan, name: name, sloText: slo) { FileHandle.standardError.write(Data($0.utf8)) } }
         print(report.table)
         print()
         print(report.summary)

@@ -6,6 +6,7 @@ import GraftEngine
 import GraftModel
 import GraftQuant
 import GraftServe
+import GraftTensor
 
 /// `graft serve`: the OpenAI-compatible server (the work lives in GraftServe).
 struct Serve: ParsableCommand {
@@ -36,6 +37,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Rotate the audit log at this size, as with --kv-budget.") var auditLogSize = "64M"
     @Flag(help: "Include prompt and completion text in the audit log.") var logPrompts = false
     @Option(help: "exact | fast (integer decode kernels)") var kernels: KernelMode = .fast
+    @Option(help: "Threads the model's kernels use (default: one per core); for replicas sharing a machine.") var threads: Int?
 
     static func bytes(_ text: String, option: String) throws -> Int {
         let t = text.trimmingCharacters(in: .whitespaces).uppercased()
@@ -64,6 +66,10 @@ struct Serve: ParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port: must be in 1...65535") }
         guard maxQueue >= 0, maxBatch >= 1, tokenBudget >= 1, maxTokens >= 1, maxBody >= 1024, drainSeconds >= 0 else {
             throw ValidationError("--max-queue ≥ 0, --max-batch, --token-budget and --max-tokens ≥ 1, --max-body ≥ 1024, --drain-seconds ≥ 0")
+        }
+        if let threads {
+            guard (1...1024).contains(threads) else { throw ValidationError("--threads: from 1 to 1024") }
+            Parallelism.workers = threads
         }
         let lm = try LanguageModel(path: model)
         var options = Engine.Options()
