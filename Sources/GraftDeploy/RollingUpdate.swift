@@ -12,7 +12,7 @@ import Foundation
 /// 3. For each step (the canary percentage, then 50, then 100), set the rollout weights
 ///    (`PUT /v1/adapters/NAME/rollout`) and watch `/metrics` for `watch` seconds: the new
 ///    version's 5xx rate and mean time to first token and inter-token latency, against the old
-///    version's since the rollout began, summed over replicas.
+///    version's since the rollout began, on each replica and summed over them.
 /// 4. If the new version is worse, roll back everywhere (all traffic to the old version) and stop;
 ///    otherwise promote it everywhere (the rollout stays, settled at 100%) and release the old one.
 ///
@@ -166,8 +166,7 @@ public struct RollingUpdate: Sendable {
                     try await Task.sleep(nanoseconds: UInt64(min(interval, max(0.05, watch - Date().timeIntervalSince(began))) * 1e9))
                     let now = try await scrape(clients)
                     let t = tallies(now)
-                    let (old, new) = t.reduce((VersionFigures(), VersionFigures())) { ($0.0 + $1.old, $0.1 + $1.new) }
-                    if case .worse(let why) = judge(old: old, new: new) {
+                    if let why = worse(t) {
                         // 4. Back to the old version everywhere.
                         try await rollBack(clients, olds, changed, log: log)
                         log("rolled back: \(target) \(why)")
@@ -204,6 +203,16 @@ public struct RollingUpdate: Sendable {
             try? await http.shutdown()
             throw error
         }
+    }
+
+    /// Why the new version is worse on some replica or on all of them together, or nil.
+    func worse(_ tallies: [ReplicaTally]) -> String? {
+        for t in tallies {
+            if case .worse(let why) = judge(old: t.old, new: t.new) { return "\(why) on \(t.url.absoluteString)" }
+        }
+        let (old, new) = tallies.reduce((VersionFigures(), VersionFigures())) { ($0.0 + $1.old, $0.1 + $1.new) }
+        if case .worse(let why) = judge(old: old, new: new) { return "\(why) over all replicas" }
+        return nil
     }
 
     static func ms(_ seconds: Double?) -> String { seconds.map { String(format: "%.0f ms", $0 * 1000) } ?? "-" }

@@ -13,7 +13,7 @@ public enum LoadTest {
             }
         }.max() ?? 8
         let client = StreamingClient(base: plan.url, apiKey: plan.apiKey, connections: connections)
-        var models = plan.mix
+        var models = plan.mix.isEmpty ? [("base", 1.0)] : plan.mix
         if models.contains(where: { $0.model == "base" }) {
             let base = await client.firstModel() ?? "base"
             models = models.map { ($0.model == "base" ? base : $0.model, $0.weight) }

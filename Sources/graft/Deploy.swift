@@ -78,8 +78,8 @@ struct RolloutCommand: ParsableCommand {
     @Option(help: "The replicas' API key (sent as a bearer token).") var apiKey: String?
 
     func run() throws {
-        let parts = reference.split(separator: "@", maxSplits: 1).map(String.init)
-        let name = parts[0]
+        let parts = reference.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let name = parts.first ?? ""
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw ValidationError("REF '\(reference)': give NAME@VERSION, e.g. sql@3")
         }
@@ -119,7 +119,7 @@ struct RolloutCommand: ParsableCommand {
         if !report.tallies.isEmpty {
             print("replica\told version\told requests\told 5xx\tnew requests\tnew 5xx\tnew mean TTFT")
             for t in report.tallies {
-                print("\(t.url.absoluteString)\t\(t.oldVersion.map { "\(name)@\($0)" } ?? "-")\t\(Int(t.old.requests))\t\(Int(t.old.errors))\t\(Int(t.new.requests))\t\(Int(t.new.errors))\t\(t.new.meanTTFT.map { String(format: "%.0f ms", $0 * 1000) } ?? "-")")
+                print("\(t.url.absoluteString)\t\(t.oldVersion.map { "\(name)@\($0)" } ?? "-")\t" + [t.old.requests, t.old.errors, t.new.requests, t.new.errors].map { String(format: "%.0f", $0) }.joined(separator: "\t") + "\t\(t.new.meanTTFT.map { String(format: "%.0f ms", $0 * 1000) } ?? "-")")
             }
         }
         if case .rolledBack = report.outcome { throw ExitCode(1) }

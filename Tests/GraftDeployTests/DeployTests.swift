@@ -61,6 +61,15 @@ import Testing
         #expect(itl.contains("inter-token latency is 20.0 ms"))
     }
 
+    @Test func aReplicaWorseOnItsOwnRollsBack() {
+        let good = RollingUpdate.ReplicaTally(url: URL(string: "http://a:1")!, oldVersion: 1, old: VersionFigures(requests: 100),
+                                              new: VersionFigures(requests: 100))
+        let bad = RollingUpdate.ReplicaTally(url: URL(string: "http://b:2")!, oldVersion: 1, old: VersionFigures(requests: 100),
+                                             new: VersionFigures(requests: 10, errors: 2))
+        #expect(update.worse([good]) == nil)
+        #expect(update.worse([good, bad])?.hasSuffix("on http://b:2") == true)
+    }
+
     @Test func metricsAreReadByModelAndVersion() {
         let text = """
         # TYPE graft_requests_total counter

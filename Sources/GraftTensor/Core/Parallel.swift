@@ -160,11 +160,7 @@ final class WorkerPool: @unchecked Sendable {
                 if spins % Self.spinsPerClockRead != 0 { continue }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if deadline == 0 { deadline = now + Self.spinNanoseconds }
-                if now < deadline {
-                    // Lets a thread waiting for this core (a server's network threads) run.
-                    sched_yield()
-                    continue
-                }
+                if now < deadline { continue }
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == seen {
                     wake.wait()
