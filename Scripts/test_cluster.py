@@ -4,8 +4,11 @@ one registry (GRAFT_HOME), HAProxy (Debian's) configured by `graft deploy haprox
 `graft loadtest`, and `graft rollout`. Every figure the note quotes is printed; exit status 1 on
 the first failed check.
 
-1. Affinity: under an even load of six adapters, each adapter's requests are served by one replica.
-2. A rolling update (sql@1 -> sql@2, published while the load runs) with zero failed requests.
+1. Affinity: one request at a time, each of six adapters always goes to the same replica; under an
+   even load of all six, at least 90% of each adapter's requests are served there (bounded load
+   moves the rest when a replica momentarily holds more than 1.5x the average in flight).
+2. A rolling update (sql@1 -> sql@2, published while the load runs) with zero failed requests,
+   and one (a0@1 -> a0@2) that watches a version serve worse and rolls itself back.
 3. kill -9 of one replica under load: HAProxy marks it down within its check interval; only the
    requests in flight on it fail; a load started after that has no failures, and the adapters the
    dead replica held are loaded and served by the others.
@@ -155,21 +158,44 @@ def level(out):
     return json.load(open(os.path.join(out, "report.json")))["reports"][0]["levels"][0]
 
 
+def served_by(proxy, model):
+    """The replica HAProxy sends one request for `model` to (its X-Graft-Replica header)."""
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}).encode()
+    request = urllib.request.Request(proxy.url + "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        r.read()
+        return r.headers["X-Graft-Replica"]
+
+
 def test_affinity(args, home, replicas, proxy):
+    # One request at a time, each after the last has left HAProxy (a stream still closing counts
+    # as load): placement is the ring's alone, the same replica every time.
+    places = {a: set() for a in ADAPTERS}
+    for _ in range(4):
+        for a in ADAPTERS:
+            places[a].add(served_by(proxy, a))
+            time.sleep(0.2)
+    check(all(len(p) == 1 for p in places.values()),
+          "one request at a time, each adapter goes to one replica: " + ", ".join(f"{a} → {'/'.join(sorted(p))}" for a, p in sorted(places.items())))
+    before = [r.requests_by_model() for r in replicas]
     proc, out = loadtest(args, home, proxy.url, "affinity", ADAPTERS, 6, 12)
     proc.communicate()
     check(proc.returncode == 0, "the load test through HAProxy ran")
     lv = level(out)
-    served = [r.requests_by_model() for r in replicas]
+    served = [{m: n - b.get(m, 0) for m, n in r.requests_by_model().items()} for r, b in zip(replicas, before)]
     print(f"affinity: {lv['completed']} requests at concurrency 6 over {len(ADAPTERS)} adapters, {lv['errors']} errors {lv['errorKinds']}")
-    print("adapter  " + "  ".join(f"replica{i + 1:<3}" for i in range(len(replicas))))
+    print("adapter  " + "  ".join(f"replica{i + 1:<3}" for i in range(len(replicas))) + "  on its replica")
     homes, table = {}, {}
     for a in ADAPTERS:
         table[a] = [int(s.get(a, 0)) for s in served]
-        print(f"{a:<8} " + "  ".join(f"{c:<10}" for c in table[a]))
         homes[a] = max(range(len(replicas)), key=lambda i: table[a][i])
+        print(f"{a:<8} " + "  ".join(f"{c:<10}" for c in table[a]) + f"  {table[a][homes[a]] / max(1, sum(table[a])):.0%}")
+    # Under load, bounded load (hash-balance-factor 150: at most 3 of 6 in flight on a replica)
+    # moves a request on when one replica momentarily holds more; that is its job, and rare here.
     for a, counts in table.items():
-        check(sum(counts) > 0 and sum(1 for c in counts if c > 0) == 1, f"{a}: all {sum(counts)} requests on replica{homes[a] + 1}")
+        share = counts[homes[a]] / max(1, sum(counts))
+        check(sum(counts) > 0 and share >= 0.9, f"{a}: {counts[homes[a]]} of {sum(counts)} requests ({share:.0%}) on replica{homes[a] + 1}, "
+                                                 f"{sum(counts) - counts[homes[a]]} moved on by bounded load")
     per_replica = [sum(int(s.get(a, 0)) for a in ADAPTERS) for s in served]
     check(lv["errors"] == 0 and min(per_replica) > 0.5 * max(per_replica), f"load is even: requests per replica {per_replica}, no errors")
     return homes
@@ -179,7 +205,9 @@ def test_rollout(args, home, replicas, proxy, env):
     urls = ",".join(r.url for r in replicas)
     pin = subprocess.run([args.graft, "rollout", "sql@1", "--replicas", urls], capture_output=True, text=True)
     check(pin.returncode == 0, "graft rollout sql@1 pins the version served now on every replica")
-    proc, out = loadtest(args, home, proxy.url, "rollout", ["sql", "a0", "a1"], 4, 30)
+    pin = subprocess.run([args.graft, "rollout", "a0@1", "--replicas", urls], capture_output=True, text=True)
+    check(pin.returncode == 0, "graft rollout a0@1 pins a0 too")
+    proc, out = loadtest(args, home, proxy.url, "rollout", ["sql", "a0", "a1"], 4, 50)
     time.sleep(4)
     variant(FIXTURE, os.path.join(home, "src", "sql2"), 1)
     subprocess.run([args.graft, "import", "--format", "peft", os.path.join(home, "src", "sql2"), "sql", "--model", args.model], env=env,
@@ -189,6 +217,19 @@ def test_rollout(args, home, replicas, proxy, env):
     roll = subprocess.run([args.graft, "rollout", "sql@2", "--replicas", urls, "--canary", "20", "--watch", "5s"], capture_output=True, text=True)
     print("\n".join("  " + l for l in roll.stdout.strip().splitlines()))
     check(roll.returncode == 0 and "promoted sql@2" in roll.stdout, f"graft rollout sql@2 promoted it in {time.time() - began:.1f}s")
+    # A version that serves worse is rolled back on its own. a0@2 meets its prompts with a cold
+    # prefix cache (a0 gets four of the twelve prompts), so its first answers come later than
+    # a0@1's; judged on its first 5 requests with no tolerance (--min-requests 5
+    # --max-latency-ratio 1 --latency-slack-ms 0), the rollout must see it and undo itself.
+    variant(FIXTURE, os.path.join(home, "src", "a0v2"), 9)
+    subprocess.run([args.graft, "import", "--format", "peft", os.path.join(home, "src", "a0v2"), "a0", "--model", args.model], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    bad = subprocess.run([args.graft, "rollout", "a0@2", "--replicas", urls, "--canary", "50", "--watch", "20s", "--max-latency-ratio", "1",
+                          "--latency-slack-ms", "0", "--min-requests", "5"], capture_output=True, text=True)
+    print("\n".join("  " + l for l in bad.stdout.strip().splitlines()))
+    back = [json.loads(get(r.url + "/v1/adapters/a0/rollout")[1])["versions"] for r in replicas]
+    check(bad.returncode == 1 and "rolled back: a0@2" in bad.stdout and all(v.get("1") == 100 for v in back),
+          f"graft rollout a0@2, judged with no latency tolerance, rolled itself back (exit {bad.returncode}; a0 rollouts now {back})")
     proc.communicate()
     lv = level(out)
     check(proc.returncode == 0 and lv["errors"] == 0 and lv["rejected429"] == 0,

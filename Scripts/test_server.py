@@ -225,7 +225,10 @@ def test_runtime_adapters(s, home):
     listed = json.loads(s.raw("GET", "/v1/adapters")[2])
     check(any(p["model"] == "sql@1" for p in listed["pinned"]), "GET /v1/adapters lists it as pinned")
     folder = os.path.join(home, "mine")
-    shutil.copytree(os.path.join(home, "checkouts", "sql", "1"), folder)
+    # A checked-out version of sql (the server checks out only versions it had to read; sql@1 and
+    # sql@2 are the same fixture, so either serves as sql@1 does).
+    checkouts = os.path.join(home, "checkouts", "sql")
+    shutil.copytree(os.path.join(checkouts, sorted(os.listdir(checkouts))[0]), folder)
     code, _, data = s.raw("POST", "/v1/adapters", {"path": folder, "model": "mine"})
     check(code == 201, f"POST /v1/adapters loads a folder under a name: {data[:100]!r}")
     r = s.client.chat.completions.create(model="mine", messages=QUESTION, temperature=0, max_tokens=16)
@@ -416,8 +419,10 @@ def test_fuzz(args, home, quick):
     s = Server(args, home, "--max-tokens", "4")
     st = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     examples = "10" if quick else "60"
+    # One worker: with two, Hypothesis's cache of lambda sources raced inside schemathesis 4.32.5
+    # (a KeyError turned into "Inconsistent results" in one run of three, no request involved).
     run = subprocess.run([st, "run", s.url + "/openapi.json", "--checks", "not_a_server_error", "--max-examples", examples,
-                          "--seed", "2026", "--workers", "2", "--no-color"], capture_output=True, text=True, timeout=1800)
+                          "--seed", "2026", "--workers", "1", "--no-color"], capture_output=True, text=True, timeout=1800)
     tail = "\n".join(run.stdout.strip().splitlines()[-12:])
     print("schemathesis:\n" + tail)
     alive = s.proc.poll() is None and urllib.request.urlopen(s.url + "/health").status == 200

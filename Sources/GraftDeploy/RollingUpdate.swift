@@ -33,8 +33,9 @@ public struct RollingUpdate: Sendable {
     /// keeps noise on a quiet server from counting.
     public var maxLatencyRatio = 1.5
     public var latencySlack = 0.05
-    /// Requests the new version must have served before its latency is judged.
-    public var minRequests = 5.0
+    /// Requests each version must have served before latency is judged: a new version meets
+    /// every prompt with a cold prefix cache, and its first few answers are slower for that alone.
+    public var minRequests = 20.0
     /// Seconds between scrapes while watching.
     public var interval = 1.0
 

@@ -65,24 +65,18 @@ public final class AdapterCache: @unchecked Sendable {
         let source = try AdapterSource(text, registry: registry)
         // The hot path reads only the registry's manifests (or a folder's file attributes): the
         // files are checked out, read and hashed only when the version is not in memory.
-        var path: String
         var version: VersionManifest?
+        var folder: String?
         switch source.reference.source {
-        case .folder:
-            path = try source.folder().path
-        case .registry:
-            let manifest = try registry.resolve(source.reference)
-            version = manifest
-            path = ""
+        case .folder: folder = try source.folder().path
+        case .registry: version = try registry.resolve(source.reference)
         }
-        let key: String
-        if let hash = version?.files["adapter.safetensors"] {
-            key = hash
-        } else {
-            if let version { path = try registry.checkout(version) }
-            key = try weightsHash(folder: path)
+        func files() throws -> String {
+            if folder == nil, let version { folder = try registry.checkout(version) }
+            return folder ?? ""
         }
-        let label = version?.reference ?? path
+        let key = try version?.files["adapter.safetensors"] ?? weightsHash(folder: files())
+        let label = version?.reference ?? (folder ?? "")
         lock.lock()
         if let entry = entries[key] {
             pin(entry)
@@ -91,8 +85,7 @@ public final class AdapterCache: @unchecked Sendable {
             return Acquired(adapter: entry.adapter, scale: source.reference.scale, reference: label, name: version?.name, version: version?.version)
         }
         lock.unlock()
-        if let version, path.isEmpty { path = try registry.checkout(version) }
-        let directory = AdapterDirectory(path: path)
+        let directory = AdapterDirectory(path: try files())
         let manifest = try directory.readManifest()
         guard force || manifest.baseSHA256 == base.sha256 else {
             throw EngineError.adapter(label, reason: "it was trained on \(manifest.baseFile) (sha256 \(manifest.baseSHA256)), not on this model (sha256 \(base.sha256))")

@@ -75,6 +75,8 @@ struct RolloutCommand: ParsableCommand {
     @Option(help: "How long each step is watched (30s, 2m).") var watch = "30s"
     @Option(help: "Roll back when the new version's 5xx rate is this many points above the old one's.") var maxErrorIncrease = 1.0
     @Option(help: "Roll back when its mean TTFT or inter-token latency is this many times the old one's.") var maxLatencyRatio = 1.5
+    @Option(help: "Milliseconds of TTFT difference that are noise, never a reason to roll back (a tenth of it for inter-token latency).") var latencySlackMs = 50.0
+    @Option(help: "Requests each version must have served before latency is judged (errors count from the first).") var minRequests = 20
     @Option(help: "The replicas' API key (sent as a bearer token).") var apiKey: String?
 
     func run() throws {
@@ -96,6 +98,8 @@ struct RolloutCommand: ParsableCommand {
         }
         let seconds: Double
         do { seconds = try LoadPlan.seconds(watch, option: "--watch") } catch { throw ValidationError("\(error)") }
+        guard (1...1_000_000).contains(minRequests) else { throw ValidationError("--min-requests: from 1 to 1000000") }
+        guard latencySlackMs >= 0, latencySlackMs <= 3_600_000 else { throw ValidationError("--latency-slack-ms: from 0 to 3600000") }
         let version: Int
         if parts.count == 2 {
             guard let v = Int(parts[1]), v >= 1 else { throw ValidationError("REF '\(reference)': the version must be a number, e.g. \(name)@3") }
@@ -112,6 +116,8 @@ struct RolloutCommand: ParsableCommand {
         var update = RollingUpdate(name: name, version: version, replicas: urls, steps: RollingUpdate.steps(canary: canary), watch: seconds, apiKey: apiKey)
         update.maxErrorIncrease = maxErrorIncrease / 100
         update.maxLatencyRatio = maxLatencyRatio
+        update.latencySlack = latencySlackMs / 1000
+        update.minRequests = Double(minRequests)
         let plan = update
         let report = try waitFor { () async -> Result<RollingUpdate.Report, any Error> in
             do { return .success(try await plan.run { print($0) }) } catch { return .failure(error) }

@@ -48,6 +48,8 @@ import Testing
     @Test func errorsAndSlowerAnswersRollBackNoiseDoesNot() {
         let old = VersionFigures(requests: 100, errors: 0, ttftSum: 100 * 0.02, ttftCount: 100, itlSum: 1000 * 0.005, itlCount: 1000)
         #expect(update.judge(old: old, new: VersionFigures(requests: 20, ttftSum: 20 * 0.025, ttftCount: 20, itlSum: 200 * 0.006, itlCount: 200)) == .healthy)
+        // A cold start (five slow answers) is not judged yet.
+        #expect(update.judge(old: old, new: VersionFigures(requests: 5, ttftSum: 5 * 0.08, ttftCount: 5)) == .healthy)
         // One 5xx in 20 is 5 points over the old version's 0%.
         guard case .worse(let why) = update.judge(old: old, new: VersionFigures(requests: 20, errors: 1)) else { Issue.record("not rolled back"); return }
         #expect(why.contains("5xx rate is 5.0%"))
