@@ -422,7 +422,8 @@ def test_fuzz(args, home, quick):
     # One worker: with two, Hypothesis's cache of lambda sources raced inside schemathesis 4.32.5
     # (a KeyError turned into "Inconsistent results" in one run of three, no request involved).
     run = subprocess.run([st, "run", s.url + "/openapi.json", "--checks", "not_a_server_error", "--max-examples", examples,
-                          "--seed", "2026", "--workers", "1", "--no-color"], capture_output=True, text=True, timeout=1800)
+                          "--seed", "2026", "--workers", "1", "--no-color"], capture_output=True, text=True, timeout=1800,
+                         cwd=home)   # its .schemathesis/ cache goes with the test's files
     tail = "\n".join(run.stdout.strip().splitlines()[-12:])
     print("schemathesis:\n" + tail)
     alive = s.proc.poll() is None and urllib.request.urlopen(s.url + "/health").status == 200
