@@ -154,6 +154,12 @@ def loadtest(args, home, url, name, models, concurrency, seconds, max_tokens=16)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True), out
 
 
+def failures(proxy):
+    """HAProxy's log lines for answers other than 200 (what a failed check should show)."""
+    lines = [l for l in open(proxy.log.name).read().splitlines() if " 200 " not in l and "/haproxy/" not in l]
+    return "\n".join("    " + l for l in lines[-10:])
+
+
 def level(out):
     return json.load(open(os.path.join(out, "report.json")))["reports"][0]["levels"][0]
 
@@ -232,8 +238,10 @@ def test_rollout(args, home, replicas, proxy, env):
           f"graft rollout a0@2, judged with no latency tolerance, rolled itself back (exit {bad.returncode}; a0 rollouts now {back})")
     proc.communicate()
     lv = level(out)
+    if lv["errors"] or lv["rejected429"]:
+        print("HAProxy's log, answers other than 200:\n" + failures(proxy))
     check(proc.returncode == 0 and lv["errors"] == 0 and lv["rejected429"] == 0,
-          f"the load test during the rollout: {lv['completed']} of {lv['sent']} requests, {lv['errors']} failed, {lv['rejected429']} × 429")
+          f"the load test during the rollout: {lv['completed']} of {lv['sent']} requests, {lv['errors']} failed {lv['errorKinds']}, {lv['rejected429']} × 429")
     versions = {}
     for r in replicas:
         for line in get(r.url + "/metrics")[1].splitlines():

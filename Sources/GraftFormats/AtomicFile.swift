@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,13 +26,16 @@ public enum AtomicFile {
     }
 
     /// Writes `path` through `body`, which fills a temporary file beside it (named
-    /// `.NAME.tmp-PID`); the file is then flushed to disk and renamed over `path`, and the folder
+    /// `.NAME.tmp-PID-N`, N counting this process's writes, so two threads writing the same file
+    /// never share one); the file is then flushed to disk and renamed over `path`, and the folder
     /// flushed too. A crash at any moment leaves the old file or the new one, never a mix; a
-    /// failure removes the temporary file.
+    /// failure removes the temporary file. Concurrent writers of one path each rename a whole
+    /// file: the last one stays.
     public static func replace(_ path: String, _ body: (String) throws(FormatError) -> Void) throws(FormatError) {
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+        let n = writes.add(1, ordering: .relaxed).oldValue
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(n)").path
         do throws(FormatError) {
             try body(temp)
             try sync(temp)
@@ -44,6 +48,8 @@ public enum AtomicFile {
         }
         try? sync(folder)
     }
+
+    private static let writes = Atomic<Int>(0)
 
     /// fsync of a file or folder.
     static func sync(_ path: String) throws(FormatError) {

@@ -78,7 +78,7 @@ public struct LevelStats: Sendable, Codable {
         rejected429 = run.samples.filter { $0.status == 429 }.count
         errors = run.samples.count - ok.count - rejected429
         errorKinds = [:]
-        for s in run.samples where !s.ok && s.status != 429 { errorKinds[String((s.error ?? "HTTP \(s.status)").prefix(80)), default: 0] += 1 }
+        for s in run.samples where !s.ok && s.status != 429 { errorKinds[String((s.error ?? "HTTP \(s.status)").prefix(200)), default: 0] += 1 }
         let wall = max(run.wall, 1e-9)
         requestsPerSecond = Double(ok.count) / wall
         let tokens = ok.reduce(0) { $0 + $1.completionTokens }

@@ -106,9 +106,14 @@ public struct StreamingClient: Sendable {
             guard let response else { throw HTTPClientError.remoteConnectionClosed }
             sample.status = Int(response.status.code)
             guard response.status == .ok else {
-                _ = try? await response.body.collect(upTo: 1 << 20)
+                // The error kind is the status and the server's message (OpenAI's error object).
+                let body = try? await response.body.collect(upTo: 1 << 20)
                 sample.end = clock()
                 sample.error = "HTTP \(sample.status)"
+                if let body, case .object(let o)? = try? JSONValue.parse(Data(String(buffer: body).utf8), path: "error"), case .object(let e)? = o["error"],
+                   case .string(let message)? = e["message"] {
+                    sample.error! += ": " + String(message.prefix(160))
+                }
                 return sample
             }
             var pending = ""
